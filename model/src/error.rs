@@ -1,0 +1,55 @@
+//! The one error type of the model crate.
+
+use std::path::PathBuf;
+
+/// Everything that can go wrong while reading music or models.
+///
+/// Each variant says what was wrong in words a user can act on; callers add the file name with
+/// [`ModelError::in_file`] at the boundary where they know it.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    #[error("not a readable MIDI file: {0}")]
+    MidiParse(String),
+    #[error(
+        "MIDI format 2 (independent sequences) is not supported; save the file as format 0 or 1"
+    )]
+    MidiFormat2,
+    #[error("MIDI files timed in SMPTE frames are not supported; only ticks per quarter note")]
+    MidiSmpte,
+    #[error("the piano roll is {actual} but {expected} was expected")]
+    ShapeMismatch { expected: String, actual: String },
+    #[error("weight file: {0}")]
+    Weights(String),
+    #[error("dataset file: {0}")]
+    Dataset(String),
+    #[error("{path}: {source}")]
+    InFile {
+        path: PathBuf,
+        #[source]
+        source: Box<ModelError>,
+    },
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl ModelError {
+    /// Attaches the file the error came from, so that a message names what to fix.
+    pub fn in_file(self, path: impl Into<PathBuf>) -> Self {
+        ModelError::InFile {
+            path: path.into(),
+            source: Box::new(self),
+        }
+    }
+
+    /// Wraps an I/O error together with the path it happened on.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        ModelError::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}

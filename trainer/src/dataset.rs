@@ -1,0 +1,6 @@
+//! (being written)
+#[derive(clap::Args)]
+pub struct DatasetArgs {}
+pub fn run(_args: DatasetArgs) -> anyhow::Result<()> {
+    anyhow::bail!("being written")
+}

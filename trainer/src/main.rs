@@ -1,0 +1,46 @@
+//! `continuo`: the offline command line of Continuo.
+
+mod bench;
+mod compose;
+mod dataset;
+mod render;
+mod train;
+
+use clap::{Parser, Subcommand};
+
+/// Learn Bach from MIDI files and compose with a restricted Boltzmann machine.
+#[derive(Parser)]
+#[command(name = "continuo", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Cut a MIDI corpus into two-measure training images.
+    Dataset(dataset::DatasetArgs),
+    /// Draw piano rolls (a dataset's images or a MIDI file) as PNG.
+    Render(render::RenderArgs),
+    /// Train an RBM on a dataset by contrastive divergence.
+    Train(train::TrainArgs),
+    /// Compose a piece from silence (Algorithm 1, then Algorithm 2 measure by measure).
+    Compose(compose::ComposeArgs),
+    /// Continue a MIDI phrase measure by measure (Algorithm 2).
+    Continue(compose::ContinueArgs),
+    /// Measure speed against a direct implementation in the same run.
+    #[command(subcommand)]
+    Bench(bench::BenchCommand),
+}
+
+fn main() -> anyhow::Result<()> {
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info")).init();
+    match Cli::parse().command {
+        Command::Dataset(args) => dataset::run(args),
+        Command::Render(args) => render::run(args),
+        Command::Train(args) => train::run(args),
+        Command::Compose(args) => compose::run_compose(args),
+        Command::Continue(args) => compose::run_continue(args),
+        Command::Bench(command) => bench::run(command),
+    }
+}

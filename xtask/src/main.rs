@@ -1,0 +1,2 @@
+//! Placeholder until its issue starts.
+fn main() {}
