@@ -20,6 +20,8 @@ pub enum ModelError {
     ShapeMismatch { expected: String, actual: String },
     #[error("weight file: {0}")]
     Weights(String),
+    #[error("weight file: {0}")]
+    WeightFile(#[from] crate::weights::WeightFileError),
     #[error("dataset file: {0}")]
     Dataset(String),
     #[error("{path}: {source}")]
