@@ -22,6 +22,8 @@ pub enum ModelError {
     Weights(String),
     #[error("weight file: {0}")]
     WeightFile(#[from] crate::weights::WeightFileError),
+    #[error("density must be `auto`, `match` or a number of ones, not `{0}`")]
+    InvalidDensity(String),
     #[error("dataset file: {0}")]
     Dataset(String),
     #[error("{path}: {source}")]

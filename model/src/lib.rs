@@ -6,6 +6,7 @@
 
 pub mod compose;
 pub mod dataset;
+pub mod direct;
 pub mod engine;
 pub mod error;
 pub mod geometry;
@@ -13,7 +14,9 @@ pub mod midi_in;
 pub mod midi_out;
 pub mod piano_roll;
 pub mod pickup;
+pub mod quantised;
 pub mod rbm;
+pub mod selection;
 pub mod weights;
 
 pub use error::ModelError;
