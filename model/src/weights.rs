@@ -94,14 +94,17 @@ pub struct CorpusSummary {
 
 /// Monitoring figures of one epoch, the row the trainer writes to its metrics CSV.
 ///
+/// Both figures are taken after the epoch on two fixed samples of images, one from the
+/// training images and one from the held-out ones, the same samples every epoch.
+///
 /// Reconstruction error: the mean, over images and visible units, of `(v - p)^2`, where `v`
 /// is the data and `p = p(v = 1 | h)` for a binary `h` drawn from `p(h | v)`. Free energy:
-/// the mean of `F(v)` over a fixed sample of images.
+/// the mean of `F(v) = -b'v - sum_j softplus(c_j + (v'W)_j)`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct EpochMetrics {
     /// 1-based count of epochs trained when the figures were taken.
     pub epoch: usize,
-    /// Mean over the epoch's training batches, taken during the positive phase.
+    /// On the fixed training sample, measured like the held-out one.
     pub train_reconstruction_error: f32,
     /// On the fixed held-out sample; `None` when nothing is held out.
     pub heldout_reconstruction_error: Option<f32>,

@@ -1,10 +1,17 @@
 //! `continuo`: the offline command line of Continuo.
 
 mod bench;
+mod checkpoint;
 mod compose;
+mod counter_rng;
+mod cpu;
 mod dataset;
+mod dense_reference;
+mod metrics;
 mod render;
+mod sparse_images;
 mod train;
+mod train_bench;
 
 use clap::{Parser, Subcommand};
 

@@ -1,11 +1,423 @@
-//! (being written)
-#[derive(clap::Args)]
-pub struct TrainArgs {}
-#[derive(clap::Args)]
-pub struct BenchTrainArgs {}
-pub fn run(_args: TrainArgs) -> anyhow::Result<()> {
-    anyhow::bail!("being written")
+//! `continuo train` and `continuo bench train`: contrastive-divergence training from a dataset
+//! file to a weight file, with monitoring, checkpoints, resuming and a clean stop on Ctrl-C.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::{bail, Context};
+use indicatif::{ProgressBar, ProgressStyle};
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use sha2::{Digest, Sha256};
+
+use continuo_model::geometry::Geometry;
+use continuo_model::weights::{self, CorpusSummary, Hyperparameters, ModelCard, Precision};
+use continuo_model::Rbm;
+
+use crate::checkpoint::{self, RunPosition};
+use crate::cpu::CpuTrainer;
+use crate::metrics::{self, MetricsCsv};
+use crate::sparse_images::{self, SparseImages};
+
+pub use crate::train_bench::{bench, BenchTrainArgs};
+
+/// Which machine trains.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Device {
+    Cpu,
+    Gpu,
+    /// The GPU when there is a GPU backend and a GPU, else the CPU.
+    Auto,
 }
-pub fn bench(_args: BenchTrainArgs) -> anyhow::Result<()> {
-    anyhow::bail!("being written")
+
+#[derive(clap::Args)]
+pub struct TrainArgs {
+    /// Dataset file written by `continuo dataset`.
+    #[arg(long)]
+    pub data: PathBuf,
+    /// Hidden units P.
+    #[arg(long, default_value_t = 512)]
+    pub hidden: usize,
+    /// Epochs to reach in total; with --resume, training continues up to this count.
+    #[arg(long, default_value_t = 20)]
+    pub epochs: usize,
+    /// Images per batch.
+    #[arg(long, default_value_t = 100)]
+    pub batch: usize,
+    /// Learning rate on gradients averaged over the batch (a summed-gradient rate x equals
+    /// x * batch here).
+    #[arg(long, default_value_t = 0.05)]
+    pub lr: f32,
+    #[arg(long, default_value_t = 0.5)]
+    pub momentum: f32,
+    /// L2 weight decay on W.
+    #[arg(long, default_value_t = 0.0)]
+    pub weight_decay: f32,
+    /// Gibbs steps of the negative phase (CD-k).
+    #[arg(long, default_value_t = 1)]
+    pub k: usize,
+    /// Persistent CD: negative chains continue from batch to batch.
+    #[arg(long)]
+    pub persistent: bool,
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Fraction of the images held out for monitoring, taken as whole pieces.
+    #[arg(long, default_value_t = 0.1)]
+    pub holdout: f32,
+    /// The weight file, rewritten after every epoch.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// CSV of the per-epoch metrics.
+    #[arg(long)]
+    pub metrics: Option<PathBuf>,
+    /// Continue from --out and its .state file.
+    #[arg(long)]
+    pub resume: bool,
+    /// Store the weights in f16 (half the file).
+    #[arg(long)]
+    pub half: bool,
+    #[arg(long, value_enum, default_value = "auto")]
+    pub device: Device,
+    /// The model's name in its card.
+    #[arg(long, default_value = "continuo")]
+    pub name: String,
+    /// Images in each fixed monitoring sample (training and held-out).
+    #[arg(long, default_value_t = 500)]
+    pub monitor_images: usize,
+}
+
+/// A dataset read into the trainer's form.
+pub struct TrainingData {
+    pub geometry: Geometry,
+    pub images: SparseImages,
+    /// The source file of each image, which the held-out split goes by.
+    pub piece_of_image: Vec<String>,
+    pub summary: CorpusSummary,
+}
+
+/// Reads a dataset file written by `continuo dataset`.
+pub fn read_training_data(path: &Path) -> anyhow::Result<TrainingData> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    let dataset_sha256 = hex(&Sha256::digest(&bytes));
+    drop(bytes);
+
+    let (geometry, images, piece_of_image) = read_dataset_images(path)?;
+    let mut pieces = piece_of_image.clone();
+    pieces.sort();
+    pieces.dedup();
+    let summary = CorpusSummary {
+        dataset: path
+            .file_name()
+            .map(|name| name.to_string_lossy().into_owned())
+            .unwrap_or_default(),
+        dataset_sha256,
+        pieces: pieces.len(),
+        images: images.len(),
+        training_images: 0,
+        heldout_images: 0,
+        heldout_pieces: Vec::new(),
+    };
+    Ok(TrainingData {
+        geometry,
+        images,
+        piece_of_image,
+        summary,
+    })
+}
+
+/// The images of a dataset file as on-units, with the source file of each.
+fn read_dataset_images(path: &Path) -> anyhow::Result<(Geometry, SparseImages, Vec<String>)> {
+    // NOTE: the dataset reader lands with `continuo dataset`; until then only synthetic
+    //       images train.
+    bail!("{}: reading datasets is not available yet", path.display())
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub fn run(args: TrainArgs) -> anyhow::Result<()> {
+    match args.device {
+        Device::Gpu => bail!("the GPU training backend is not available yet; use --device cpu"),
+        Device::Cpu | Device::Auto => {}
+    }
+    if args.batch == 0 || args.hidden == 0 || args.k == 0 {
+        bail!("--batch, --hidden and --k must be at least 1");
+    }
+    if !(0.0..1.0).contains(&args.holdout) {
+        bail!("--holdout is a fraction in [0, 1)");
+    }
+
+    let data = read_training_data(&args.data)?;
+    let session = Session::prepare(&args, data)?;
+    session.train(&args)
+}
+
+/// Everything a run needs, set up before its first batch.
+struct Session {
+    trainer: CpuTrainer,
+    card: ModelCard,
+    training: SparseImages,
+    training_sample: SparseImages,
+    heldout_sample: SparseImages,
+    position: RunPosition,
+}
+
+impl Session {
+    fn prepare(args: &TrainArgs, data: TrainingData) -> anyhow::Result<Self> {
+        let settings = Hyperparameters {
+            learning_rate: args.lr,
+            momentum: args.momentum,
+            batch_size: args.batch,
+            weight_decay: args.weight_decay,
+            cd_steps: args.k,
+            persistent: args.persistent,
+            seed: args.seed,
+            holdout_fraction: args.holdout,
+        };
+
+        let pieces: Vec<&str> = data.piece_of_image.iter().map(String::as_str).collect();
+        let split = sparse_images::split_by_piece(&pieces, args.holdout, args.seed);
+        let training = data.images.subset(&split.training);
+        let heldout = data.images.subset(&split.heldout);
+        if training.is_empty() {
+            bail!(
+                "no training images are left after holding out {}",
+                args.holdout
+            );
+        }
+        log::info!(
+            "{} images from {} pieces: {} train, {} held out ({} pieces), {:.2}% of cells on",
+            data.images.len(),
+            data.summary.pieces,
+            training.len(),
+            heldout.len(),
+            split.heldout_pieces.len(),
+            100.0 * data.images.density()
+        );
+        let mut summary = data.summary;
+        summary.training_images = training.len();
+        summary.heldout_images = heldout.len();
+        summary.heldout_pieces = split.heldout_pieces;
+
+        let mut trainer = CpuTrainer::new(
+            Rbm::xavier(data.geometry, args.hidden, args.seed),
+            settings.clone(),
+        );
+        let mut card = ModelCard::untrained(&args.name, data.geometry, args.hidden);
+        card.hyperparameters = Some(settings);
+        card.corpus = Some(summary.clone());
+        let mut position = RunPosition {
+            epochs: 0,
+            batches_done: 0,
+            training_seconds: 0.0,
+            dataset_sha256: summary.dataset_sha256.clone(),
+        };
+        if args.resume {
+            position = resume(args, &mut trainer, &position)?;
+        }
+
+        Ok(Session {
+            trainer,
+            card,
+            training_sample: monitoring_sample(&training, args.monitor_images, args.seed),
+            heldout_sample: monitoring_sample(&heldout, args.monitor_images, args.seed),
+            training,
+            position,
+        })
+    }
+
+    fn train(mut self, args: &TrainArgs) -> anyhow::Result<()> {
+        let stop = Arc::new(AtomicBool::new(false));
+        let handler_flag = Arc::clone(&stop);
+        ctrlc::set_handler(move || handler_flag.store(true, Ordering::SeqCst))
+            .context("installing the Ctrl-C handler")?;
+
+        let mut csv = args
+            .metrics
+            .as_deref()
+            .map(|path| MetricsCsv::open(path, args.resume))
+            .transpose()?;
+        let batches_per_epoch = self.training.len().div_ceil(args.batch);
+        let remaining_epochs = args.epochs.saturating_sub(self.position.epochs);
+        let progress = progress_bar((remaining_epochs * batches_per_epoch) as u64);
+        let precision = if args.half {
+            Precision::F16
+        } else {
+            Precision::F32
+        };
+
+        for epoch in self.position.epochs..args.epochs {
+            let started = Instant::now();
+            let finished = self.train_epoch(epoch, args, &progress, &stop);
+            if !finished {
+                progress.abandon_with_message(format!(
+                    "stopped during epoch {}; {} holds epoch {}",
+                    epoch + 1,
+                    args.out.display(),
+                    self.position.epochs
+                ));
+                return Ok(());
+            }
+            let seconds = started.elapsed().as_secs_f64();
+            let images_per_second = self.training.len() as f64 / seconds;
+
+            let epoch_metrics = metrics::measure(
+                &self.trainer.rbm,
+                epoch + 1,
+                &self.training_sample,
+                &self.heldout_sample,
+                args.seed,
+            );
+            progress.set_message(format!(
+                "epoch {}/{} · {images_per_second:.0} img/s · recon {:.5}/{} · gap {}",
+                epoch + 1,
+                args.epochs,
+                epoch_metrics.train_reconstruction_error,
+                format_optional(epoch_metrics.heldout_reconstruction_error, 5),
+                format_optional(epoch_metrics.free_energy_gap, 2),
+            ));
+            if let Some(csv) = &mut csv {
+                csv.write(&epoch_metrics, seconds, images_per_second)?;
+            }
+
+            self.position.epochs = epoch + 1;
+            self.position.batches_done = self.trainer.batches_done;
+            self.position.training_seconds += seconds;
+            self.card.epochs = self.position.epochs;
+            self.card.training_seconds = self.position.training_seconds;
+            self.card.metrics = Some(epoch_metrics);
+            checkpoint::save(
+                &checkpoint::state_path(&args.out),
+                &self.trainer,
+                &self.position,
+            )?;
+            weights::save(&args.out, &self.trainer.rbm, &self.card, precision)?;
+            if !self.trainer.rbm.w.iter().all(|w| w.is_finite()) {
+                bail!(
+                    "the weights diverged (not finite) in epoch {}; lower --lr",
+                    epoch + 1
+                );
+            }
+        }
+        progress.finish();
+        log::info!(
+            "{} epochs in {:.0} s; model written to {}",
+            self.position.epochs,
+            self.position.training_seconds,
+            args.out.display()
+        );
+        Ok(())
+    }
+
+    /// One pass over the training images in a seeded order; `false` when Ctrl-C stopped it.
+    fn train_epoch(
+        &mut self,
+        epoch: usize,
+        args: &TrainArgs,
+        progress: &ProgressBar,
+        stop: &AtomicBool,
+    ) -> bool {
+        let mut order: Vec<usize> = (0..self.training.len()).collect();
+        let epoch_seed = args.seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ epoch as u64;
+        order.shuffle(&mut rand_pcg::Pcg64Mcg::seed_from_u64(epoch_seed));
+        let started = Instant::now();
+        let mut images_done = 0;
+        for batch_indices in order.chunks(args.batch) {
+            if stop.load(Ordering::SeqCst) {
+                return false;
+            }
+            let batch: Vec<&[u32]> = batch_indices
+                .iter()
+                .map(|&index| self.training.image(index))
+                .collect();
+            self.trainer.train_batch(&batch);
+            images_done += batch.len();
+            progress.inc(1);
+            if images_done % (20 * args.batch) < args.batch {
+                let rate = images_done as f64 / started.elapsed().as_secs_f64();
+                progress.set_message(format!(
+                    "epoch {}/{} · {rate:.0} img/s",
+                    epoch + 1,
+                    args.epochs
+                ));
+            }
+        }
+        true
+    }
+}
+
+/// Continues from `--out` and its state file. Without a state file the weights still come
+/// from `--out`, but the momentum starts at zero and persistent chains start afresh.
+fn resume(
+    args: &TrainArgs,
+    trainer: &mut CpuTrainer,
+    fresh: &RunPosition,
+) -> anyhow::Result<RunPosition> {
+    let (rbm, card) = weights::load(&args.out)?;
+    if rbm.geometry != trainer.rbm.geometry || rbm.hidden_units() != trainer.rbm.hidden_units() {
+        bail!(
+            "{} has {} hidden units on another geometry; it cannot continue with --hidden {}",
+            args.out.display(),
+            rbm.hidden_units(),
+            args.hidden
+        );
+    }
+    let state_path = checkpoint::state_path(&args.out);
+    if state_path.exists() {
+        let position = checkpoint::load(&state_path, trainer)?;
+        if position.dataset_sha256 != fresh.dataset_sha256 {
+            bail!(
+                "{} was trained on another dataset (SHA-256 {}); resume with the same --data",
+                args.out.display(),
+                position.dataset_sha256
+            );
+        }
+        log::info!(
+            "resuming after epoch {} from {}",
+            position.epochs,
+            state_path.display()
+        );
+        return Ok(position);
+    }
+    log::warn!(
+        "{} is missing: resuming from the weights of {} with zero momentum",
+        state_path.display(),
+        args.out.display()
+    );
+    trainer.rbm = rbm;
+    let batches_per_epoch = card
+        .corpus
+        .map(|corpus| corpus.training_images.div_ceil(args.batch))
+        .unwrap_or(0);
+    trainer.batches_done = (card.epochs * batches_per_epoch) as u64;
+    Ok(RunPosition {
+        epochs: card.epochs,
+        batches_done: trainer.batches_done,
+        training_seconds: card.training_seconds,
+        dataset_sha256: fresh.dataset_sha256.clone(),
+    })
+}
+
+/// A fixed, seeded choice of up to `count` images, the same every epoch.
+fn monitoring_sample(images: &SparseImages, count: usize, seed: u64) -> SparseImages {
+    let mut indices: Vec<usize> = (0..images.len()).collect();
+    indices.shuffle(&mut rand_pcg::Pcg64Mcg::seed_from_u64(seed ^ 0x6d6f_6e69));
+    indices.truncate(count);
+    images.subset(&indices)
+}
+
+fn progress_bar(batches: u64) -> ProgressBar {
+    let progress = ProgressBar::new(batches);
+    progress.set_style(
+        ProgressStyle::with_template("{bar:30} {pos}/{len} batches, {elapsed} (eta {eta}) {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
+    );
+    progress
+}
+
+fn format_optional(value: Option<f32>, decimals: usize) -> String {
+    value.map_or_else(|| "-".to_string(), |v| format!("{v:.decimals$}"))
 }
