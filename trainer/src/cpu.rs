@@ -30,6 +30,7 @@ use continuo_model::weights::Hyperparameters;
 use continuo_model::Rbm;
 
 use crate::counter_rng;
+use crate::unit_major::UnitMajor;
 
 /// Above this fraction of on-units a batch of binary reconstructions is multiplied densely:
 /// a gathered row costs several times a row of a matrix product (it streams the row from
@@ -136,8 +137,9 @@ impl CpuTrainer {
         self.batches_done += 1;
     }
 
-    /// Step 3: momentum, weight decay and the averaged gradient, applied in three passes over
-    /// `W` (decay the velocity, scatter the statistics into it, move `W`).
+    /// Step 3: momentum, weight decay and the averaged gradient. `W` and its velocity are
+    /// visited once, row by row: decay the row's velocity, add the row's positive statistics
+    /// and subtract its negative ones, move the row.
     fn update(
         &mut self,
         data: &[&[u32]],
@@ -145,30 +147,33 @@ impl CpuTrainer {
         reconstruction: &VisibleSample,
         negative_hidden: &Array2<f32>,
     ) {
-        let settings = &self.settings;
-        let scale = settings.learning_rate / data.len() as f32;
-        let (momentum, decay) = (
-            settings.momentum,
-            settings.learning_rate * settings.weight_decay,
-        );
+        let visible_units = self.rbm.visible_units();
+        let scale = self.settings.learning_rate / data.len() as f32;
+        let momentum = self.settings.momentum;
+        let decay = self.settings.learning_rate * self.settings.weight_decay;
 
-        Zip::from(&mut self.velocity.w)
-            .and(&self.rbm.w)
-            .par_for_each(|velocity, &weight| *velocity = momentum * *velocity - decay * weight);
-        scatter_outer_products(&mut self.velocity.w, data, positive_hidden, scale);
+        let positive = RowStatistics {
+            by_unit: UnitMajor::new(data, visible_units),
+            hidden: positive_hidden * scale,
+        };
         match &reconstruction.dense {
-            Some(dense) => {
-                dense_outer_products(&mut self.velocity.w, dense, negative_hidden, -scale)
-            }
             None => {
                 let on_units: Vec<&[u32]> =
                     reconstruction.on_units.iter().map(Vec::as_slice).collect();
-                scatter_outer_products(&mut self.velocity.w, &on_units, negative_hidden, -scale);
+                let negative = RowStatistics {
+                    by_unit: UnitMajor::new(&on_units, visible_units),
+                    hidden: negative_hidden * -scale,
+                };
+                self.update_weight_rows(&[positive, negative], momentum, decay, true);
+            }
+            Some(dense) => {
+                self.update_weight_rows(&[positive], momentum, decay, false);
+                dense_outer_products(&mut self.velocity.w, dense, negative_hidden, -scale);
+                Zip::from(&mut self.rbm.w)
+                    .and(&self.velocity.w)
+                    .par_for_each(|weight, &velocity| *weight += velocity);
             }
         }
-        Zip::from(&mut self.rbm.w)
-            .and(&self.velocity.w)
-            .par_for_each(|weight, &velocity| *weight += velocity);
 
         self.velocity.b *= momentum;
         for image in data {
@@ -188,6 +193,55 @@ impl CpuTrainer {
         self.velocity.c = momentum * &self.velocity.c + scale * hidden_difference;
         self.rbm.c += &self.velocity.c;
     }
+
+    /// `velocity = momentum * velocity - decay * W + sum of the statistics`, then (if
+    /// `move_weights`) `W += velocity`, in parallel over chunks of rows.
+    fn update_weight_rows(
+        &mut self,
+        statistics: &[RowStatistics],
+        momentum: f32,
+        decay: f32,
+        move_weights: bool,
+    ) {
+        self.rbm
+            .w
+            .axis_chunks_iter_mut(Axis(0), VISIBLE_CHUNK_UNITS)
+            .into_par_iter()
+            .zip(
+                self.velocity
+                    .w
+                    .axis_chunks_iter_mut(Axis(0), VISIBLE_CHUNK_UNITS),
+            )
+            .enumerate()
+            .for_each(|(chunk, (mut weights, mut velocities))| {
+                let first_unit = chunk * VISIBLE_CHUNK_UNITS;
+                let units = first_unit..first_unit + weights.nrows();
+                Zip::from(&mut velocities)
+                    .and(&weights)
+                    .for_each(|velocity, &weight| {
+                        *velocity = momentum * *velocity - decay * weight
+                    });
+                for statistic in statistics {
+                    for k in statistic.by_unit.positions_in(units.clone()) {
+                        let row = statistic.by_unit.units[k] as usize - first_unit;
+                        let mut velocity_row = velocities.row_mut(row);
+                        for &image in statistic.by_unit.images_of(k) {
+                            velocity_row += &statistic.hidden.row(image as usize);
+                        }
+                    }
+                }
+                if move_weights {
+                    weights += &velocities;
+                }
+            });
+    }
+}
+
+/// One term of the weight gradient, `sum_n v_n h_n'` with binary `v_n`, ready to scatter:
+/// the images regrouped by unit, and their hidden vectors already multiplied by the step.
+struct RowStatistics {
+    by_unit: UnitMajor,
+    hidden: Array2<f32>,
 }
 
 /// `p(h | v)` for images given by their on-units: `sigmoid(c + sum of W's rows at the
@@ -198,27 +252,46 @@ pub fn hidden_probabilities_sparse(rbm: &Rbm, images: &[&[u32]]) -> Array2<f32> 
     hidden
 }
 
-/// `c + v'W` for images given by their on-units (the gather described in the module docs).
+/// `c + v'W` for images given by their on-units: the sums of W's rows at each image's
+/// on-units, done unit by unit (see [`UnitMajor`]) and split over chunks of hidden units.
 pub fn hidden_inputs_sparse(rbm: &Rbm, images: &[&[u32]]) -> Array2<f32> {
-    let mut inputs = Array2::zeros((images.len(), rbm.hidden_units()));
-    let weights = rbm.w.view();
+    let by_unit = UnitMajor::new(images, rbm.visible_units());
+    let weights = rbm.w.as_standard_layout();
+    // A standard-layout array is one row-major slice.
+    let weights = weights.as_slice().unwrap_or_default();
+    let hidden_units = rbm.hidden_units();
+    // One chunk of columns per thread: each reads its part of every row it needs once. (The
+    // sums do not depend on the chunking: every one adds its rows in ascending unit order.)
+    let chunk_units = hidden_units
+        .div_ceil(rayon::current_num_threads())
+        .next_multiple_of(16);
+    let mut inputs = Array2::zeros((images.len(), hidden_units));
     inputs
-        .axis_iter_mut(Axis(0))
+        .axis_chunks_iter_mut(Axis(1), chunk_units)
         .into_par_iter()
-        .zip(images.par_iter())
-        .for_each(|(mut row, image)| {
-            row.assign(&rbm.c);
-            let Some(total) = row.as_slice_mut() else {
-                return;
-            };
-            for &unit in *image {
-                let weight_row = weights.row(unit as usize);
-                let Some(weight_row) = weight_row.as_slice() else {
-                    return;
-                };
-                for (sum, weight) in total.iter_mut().zip(weight_row) {
-                    *sum += weight;
+        .zip(rbm.c.axis_chunks_iter(Axis(0), chunk_units))
+        .enumerate()
+        .for_each(|(chunk, (mut columns, biases))| {
+            let first = chunk * chunk_units;
+            let width = columns.ncols();
+            // The chunk's sums, image after image, contiguous so that they stay in cache.
+            let mut sums: Vec<f32> = std::iter::repeat_n(biases.iter().copied(), images.len())
+                .flatten()
+                .collect();
+            for (k, &unit) in by_unit.units.iter().enumerate() {
+                let row_start = unit as usize * hidden_units + first;
+                let weight_row = &weights[row_start..row_start + width];
+                for &image in by_unit.images_of(k) {
+                    let start = image as usize * width;
+                    for (sum, weight) in sums[start..start + width].iter_mut().zip(weight_row) {
+                        *sum += weight;
+                    }
                 }
+            }
+            for (mut row, image_sums) in
+                columns.rows_mut().into_iter().zip(sums.chunks_exact(width))
+            {
+                row.assign(&ndarray::ArrayView1::from(image_sums));
             }
         });
     inputs
@@ -318,35 +391,6 @@ pub fn sample_visible(mut probabilities: Array2<f32>, seed: u32, draw: u32) -> V
         on_units,
         dense: Some(probabilities),
     }
-}
-
-/// `target += scale * sum_n v_n h_n'` for binary `v_n` given by on-units: adds `scale * h_n`
-/// into the rows of `target` at `v_n`'s on-units. Split over chunks of hidden units, so that
-/// each task writes its own columns.
-fn scatter_outer_products(
-    target: &mut Array2<f32>,
-    images: &[&[u32]],
-    hidden: &Array2<f32>,
-    scale: f32,
-) {
-    target
-        .axis_chunks_iter_mut(Axis(1), HIDDEN_CHUNK_UNITS)
-        .into_par_iter()
-        .zip(hidden.axis_chunks_iter(Axis(1), HIDDEN_CHUNK_UNITS))
-        .for_each(|(mut columns, hidden_columns)| {
-            for (image, hidden_row) in images.iter().zip(hidden_columns.rows()) {
-                let hidden_row: Vec<f32> = hidden_row.iter().map(|h| scale * h).collect();
-                for &unit in *image {
-                    let mut target_row = columns.row_mut(unit as usize);
-                    let Some(target_row) = target_row.as_slice_mut() else {
-                        continue;
-                    };
-                    for (sum, h) in target_row.iter_mut().zip(&hidden_row) {
-                        *sum += h;
-                    }
-                }
-            }
-        });
 }
 
 /// `target += scale * V' H` for a dense batch `V` (images x visible) and `H` (images x

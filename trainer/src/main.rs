@@ -12,6 +12,7 @@ mod render;
 mod sparse_images;
 mod train;
 mod train_bench;
+mod unit_major;
 
 use clap::{Parser, Subcommand};
 
