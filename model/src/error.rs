@@ -16,6 +16,11 @@ pub enum ModelError {
     MidiFormat2,
     #[error("MIDI files timed in SMPTE frames are not supported; only ticks per quarter note")]
     MidiSmpte,
+    #[error(
+        "the music is {quarter_notes} quarter notes long, more than the {limit} this reader \
+         accepts (a corrupted delta time?)"
+    )]
+    MidiTooLong { quarter_notes: u64, limit: u64 },
     #[error("the piano roll is {actual} but {expected} was expected")]
     ShapeMismatch { expected: String, actual: String },
     #[error("weight file: {0}")]
