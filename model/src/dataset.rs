@@ -431,9 +431,9 @@ pub struct DatasetOptions {
     /// Semitone shifts applied to every image (the paper's -5..=6 covers all twelve keys).
     pub transpositions: RangeInclusive<i8>,
     pub geometry: Geometry,
-    /// Pickups stated by the user, in steps, keyed by file. A key matches a file's path
-    /// relative to the corpus, any trailing part of it after a `/`, or its file name. Files
-    /// without an entry get [`detect_pickup_on`].
+    /// Pickups stated by the user, in steps, keyed by file (see
+    /// [`DatasetOptions::stated_pickup`] for how keys match). Files without an entry get
+    /// [`detect_pickup_on`].
     pub pickups: BTreeMap<String, usize>,
 }
 
@@ -450,13 +450,18 @@ impl Default for DatasetOptions {
 
 impl DatasetOptions {
     /// The stated pickup of `file` (relative to the corpus, `/`-separated) and the key that
-    /// stated it.
+    /// stated it. A key matches when one of the two paths ends with the other at a folder
+    /// boundary, so `bwv814-allemande.mid`, `bach/bwv814-allemande.mid` and
+    /// `corpus/bach/bwv814-allemande.mid` all match `bach/bwv814-allemande.mid`.
     pub fn stated_pickup(&self, file: &str) -> Option<(&str, usize)> {
+        let ends_with_path = |long: &str, short: &str| {
+            long == short || long.ends_with(&format!("/{short}"))
+        };
         self.pickups
             .iter()
             .find(|(key, _)| {
                 let key = key.trim_start_matches("./");
-                file == key || file.ends_with(&format!("/{key}"))
+                ends_with_path(file, key) || ends_with_path(key, file)
             })
             .map(|(key, &steps)| (key.as_str(), steps))
     }
