@@ -8,7 +8,8 @@
 //! How the events of a file become notes:
 //! - Note-on with velocity 0 is a note-off (running status is handled by `midly`).
 //! - Notes pair per track, channel and pitch. A second note-on of a pitch that is still
-//!   sounding on the same track and channel ends the first note and starts a new one. A
+//!   sounding on the same track and channel ends the first note and starts a new one (at the
+//!   same tick as the first, it is a duplicate and changes nothing). A
 //!   note-off at the very tick of such a restart is taken as the end of the earlier note (some
 //!   writers put the off after the new on), so a repeated note keeps its full length.
 //! - A note never released ends at the end of the file (the last event of any track).
@@ -199,7 +200,8 @@ impl Score {
         bars
     }
 
-    /// Bar lines (start steps) of the whole 4/4 measures, given a pickup in steps.
+    /// Bar lines (start steps) of the whole 4/4 measures, given a pickup in steps, on the
+    /// paper's grid (see [`Score::four_four_bars`] for another grid).
     pub fn four_four_measures(&self, pickup_steps: usize) -> Vec<usize> {
         self.four_four_bars(Grid::PAPER, pickup_steps)
             .iter()
@@ -363,7 +365,8 @@ fn collect_events(smf: &Smf) -> MergedEvents {
                         MidiMessage::NoteOn { key, vel } if vel.as_int() > 0 => {
                             let slot = &mut sounding[base + key.as_int() as usize];
                             let restarted = slot.is_some();
-                            if let Some(earlier) = slot.take() {
+                            // A duplicate note-on at the very same tick is the same note.
+                            if let Some(earlier) = slot.take().filter(|n| n.start_tick < tick) {
                                 merged.notes.push(end_note(earlier, key.as_int(), tick));
                             }
                             *slot = Some(Sounding {

@@ -264,6 +264,20 @@ fn a_second_note_on_of_a_sounding_pitch_ends_the_first_and_starts_a_new_one() {
     );
     let score = read_midi(&bytes, Grid::PAPER).expect("a valid file");
     assert_eq!(score.notes, vec![note(0, 24, 60, 90), note(24, 48, 60, 90)]);
+
+    // A doubled note-on at one tick (a unison written twice) is one note.
+    let bytes = smf(
+        Format::SingleTrack,
+        384,
+        &[&[
+            Ev::On(0, 60, 90),
+            Ev::On(0, 60, 90),
+            Ev::Off(384, 60),
+            Ev::Off(384, 60),
+        ]],
+    );
+    let score = read_midi(&bytes, Grid::PAPER).expect("a valid file");
+    assert_eq!(score.notes, vec![note(0, 24, 60, 90)]);
 }
 
 #[test]
