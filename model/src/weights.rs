@@ -74,6 +74,20 @@ pub struct Hyperparameters {
     pub seed: u64,
     /// Fraction of the images, taken as whole pieces, kept out of training for monitoring.
     pub holdout_fraction: f32,
+    /// How the visible biases started (the weights start Xavier-uniform, the hidden biases 0).
+    pub visible_bias_init: VisibleBiasInit,
+}
+
+/// The starting visible biases.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VisibleBiasInit {
+    Zero,
+    /// `ln(p_i / (1 - p_i))` of each unit's frequency `p_i` in the training images (clamped
+    /// away from 0 and 1), so that from the first batch the reconstructions are as sparse as
+    /// the data; from zero they start half on, and the first epoch spends its updates
+    /// pushing every weight down.
+    DataLogOdds,
 }
 
 /// The training corpus in brief: enough to tell two models' data apart.

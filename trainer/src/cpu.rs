@@ -442,6 +442,7 @@ pub(crate) mod tests {
             persistent: false,
             seed,
             holdout_fraction: 0.0,
+            visible_bias_init: continuo_model::weights::VisibleBiasInit::Zero,
         }
     }
 

@@ -105,6 +105,7 @@ mod tests {
                 persistent: false,
                 seed: 8,
                 holdout_fraction: 0.0,
+                visible_bias_init: continuo_model::weights::VisibleBiasInit::Zero,
             };
             let mut reference = rbm.clone();
             let mut reference_velocity = Velocity::zeros(&rbm);

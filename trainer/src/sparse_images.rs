@@ -62,6 +62,25 @@ impl SparseImages {
         self.on_units.len() as f64 / (self.len() * self.visible_units) as f64
     }
 
+    /// `ln(p / (1 - p))` of each unit's frequency `p` in the images, with `p` clamped to
+    /// `[1 / (2 n), 1 - 1 / (2 n)]` for `n` images so that a unit never (or always) on gets a
+    /// large finite bias rather than an infinite one.
+    pub fn log_odds(&self) -> ndarray::Array1<f32> {
+        let mut counts = vec![0usize; self.visible_units];
+        for &unit in &self.on_units {
+            counts[unit as usize] += 1;
+        }
+        let images = self.len().max(1) as f64;
+        let floor = 0.5 / images;
+        counts
+            .into_iter()
+            .map(|count| {
+                let p = (count as f64 / images).clamp(floor, 1.0 - floor);
+                (p / (1.0 - p)).ln() as f32
+            })
+            .collect()
+    }
+
     /// The images at `indices`, in that order.
     pub fn subset(&self, indices: &[usize]) -> SparseImages {
         let mut out = SparseImages::new(self.visible_units);
@@ -153,6 +172,21 @@ mod tests {
         // 4 on-cells in 3 images of 10 units.
         assert!((images.density() - 4.0 / 30.0).abs() < 1e-12);
         assert_eq!(images.subset(&[2, 0]).image(1), &[1, 4, 9]);
+    }
+
+    #[test]
+    fn log_odds_of_unit_frequencies() {
+        let mut images = SparseImages::new(3);
+        images.push(&[0, 1]);
+        images.push(&[0]);
+        images.push(&[0]);
+        images.push(&[]);
+        let odds = images.log_odds();
+        // Unit 0 on in 3 of 4: ln 3. Unit 1 in 1 of 4: ln(1/3). Unit 2 never: clamped to
+        // 1/8, ln(1/7).
+        assert!((odds[0] - 3f32.ln()).abs() < 1e-6);
+        assert!((odds[1] + 3f32.ln()).abs() < 1e-6);
+        assert!((odds[2] + 7f32.ln()).abs() < 1e-6);
     }
 
     #[test]

@@ -13,7 +13,9 @@ use rand::SeedableRng;
 use sha2::{Digest, Sha256};
 
 use continuo_model::geometry::Geometry;
-use continuo_model::weights::{self, CorpusSummary, Hyperparameters, ModelCard, Precision};
+use continuo_model::weights::{
+    self, CorpusSummary, Hyperparameters, ModelCard, Precision, VisibleBiasInit,
+};
 use continuo_model::Rbm;
 
 use crate::checkpoint::{self, RunPosition};
@@ -30,6 +32,22 @@ pub enum Device {
     Gpu,
     /// The GPU when there is a GPU backend and a GPU, else the CPU.
     Auto,
+}
+
+/// The `--visible-bias` choices.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum VisibleBias {
+    Data,
+    Zero,
+}
+
+impl From<VisibleBias> for VisibleBiasInit {
+    fn from(choice: VisibleBias) -> Self {
+        match choice {
+            VisibleBias::Data => VisibleBiasInit::DataLogOdds,
+            VisibleBias::Zero => VisibleBiasInit::Zero,
+        }
+    }
 }
 
 #[derive(clap::Args)]
@@ -83,6 +101,10 @@ pub struct TrainArgs {
     /// The model's name in its card.
     #[arg(long, default_value = "continuo")]
     pub name: String,
+    /// Starting visible biases: the log-odds of each unit's frequency in the training images,
+    /// or zero.
+    #[arg(long, value_enum, default_value = "data")]
+    pub visible_bias: VisibleBias,
     /// Images in each fixed monitoring sample (training and held-out).
     #[arg(long, default_value_t = 500)]
     pub monitor_images: usize,
@@ -129,9 +151,18 @@ pub fn read_training_data(path: &Path) -> anyhow::Result<TrainingData> {
 
 /// The images of a dataset file as on-units, with the source file of each.
 fn read_dataset_images(path: &Path) -> anyhow::Result<(Geometry, SparseImages, Vec<String>)> {
-    // NOTE: the dataset reader lands with `continuo dataset`; until then only synthetic
-    //       images train.
-    bail!("{}: reading datasets is not available yet", path.display())
+    let dataset = continuo_model::dataset::Dataset::read(path)?;
+    let geometry = dataset.geometry();
+    let mut images = SparseImages::new(geometry.visible_units());
+    let mut piece_of_image = Vec::with_capacity(dataset.len());
+    let mut on_units = Vec::new();
+    for index in 0..dataset.len() {
+        on_units.clear();
+        dataset.on_units(index, &mut on_units);
+        images.push(&on_units);
+        piece_of_image.push(dataset.provenance(index).file.clone());
+    }
+    Ok((geometry, images, piece_of_image))
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -176,6 +207,7 @@ impl Session {
             persistent: args.persistent,
             seed: args.seed,
             holdout_fraction: args.holdout,
+            visible_bias_init: args.visible_bias.into(),
         };
 
         let pieces: Vec<&str> = data.piece_of_image.iter().map(String::as_str).collect();
@@ -202,10 +234,11 @@ impl Session {
         summary.heldout_images = heldout.len();
         summary.heldout_pieces = split.heldout_pieces;
 
-        let mut trainer = CpuTrainer::new(
-            Rbm::xavier(data.geometry, args.hidden, args.seed),
-            settings.clone(),
-        );
+        let mut rbm = Rbm::xavier(data.geometry, args.hidden, args.seed);
+        if args.visible_bias == VisibleBias::Data {
+            rbm.b = training.log_odds();
+        }
+        let mut trainer = CpuTrainer::new(rbm, settings.clone());
         let mut card = ModelCard::untrained(&args.name, data.geometry, args.hidden);
         card.hyperparameters = Some(settings);
         card.corpus = Some(summary.clone());

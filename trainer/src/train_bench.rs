@@ -61,7 +61,7 @@ pub fn bench(args: BenchTrainArgs) -> anyhow::Result<()> {
     // biases at the data's log-odds, so that reconstructions have the data's density.
     let fresh = Rbm::xavier(geometry, args.hidden, args.seed);
     let mut steady = fresh.clone();
-    steady.b = data_log_odds(&images);
+    steady.b = images.log_odds();
     let settings = Hyperparameters {
         learning_rate: 0.05,
         momentum: 0.5,
@@ -71,6 +71,7 @@ pub fn bench(args: BenchTrainArgs) -> anyhow::Result<()> {
         persistent: false,
         seed: args.seed,
         holdout_fraction: 0.0,
+        visible_bias_init: continuo_model::weights::VisibleBiasInit::DataLogOdds,
     };
 
     let dense_seconds = time_dense(&steady, &settings, &batches, geometry.visible_units());
@@ -124,24 +125,6 @@ fn bench_images(args: &BenchTrainArgs) -> anyhow::Result<(Geometry, SparseImages
         data.images.subset(&indices),
         path.display().to_string(),
     ))
-}
-
-/// `ln(p / (1 - p))` of each unit's frequency in the images, clamped away from 0 and 1.
-fn data_log_odds(images: &SparseImages) -> ndarray::Array1<f32> {
-    let mut counts = vec![0usize; images.visible_units];
-    for index in 0..images.len() {
-        for &unit in images.image(index) {
-            counts[unit as usize] += 1;
-        }
-    }
-    let floor = 1.0 / (2.0 * images.len().max(1) as f32);
-    counts
-        .into_iter()
-        .map(|count| {
-            let p = (count as f32 / images.len().max(1) as f32).clamp(floor, 1.0 - floor);
-            (p / (1.0 - p)).ln()
-        })
-        .collect()
 }
 
 fn time_dense(
