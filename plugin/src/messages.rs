@@ -50,9 +50,6 @@ pub struct ComposeResult {
     /// 1 or 2: how many entries of `measures` hold music.
     pub measure_count: u8,
     pub measures: [MeasureCells; 2],
-    /// The model's free energy of each returned measure together with the measure before it
-    /// (low means likely under the model); `NaN` when not computed.
-    pub free_energy: [f32; 2],
 }
 
 impl ComposeResult {
@@ -83,8 +80,6 @@ pub enum RecordEvent {
         cells: MeasureCells,
         velocity: u8,
         played: bool,
-        /// The composer's free energy of the measure (see [`ComposeResult::free_energy`]).
-        free_energy: f32,
     },
 }
 

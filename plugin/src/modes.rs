@@ -346,7 +346,6 @@ impl Engine {
             cells,
             velocity,
             played: on_time,
-            free_energy: result.free_energy[index],
         });
     }
 

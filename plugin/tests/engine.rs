@@ -242,7 +242,6 @@ fn answer(request: &ComposeRequest, notes: &[(usize, usize, usize)]) -> ComposeR
         id: request.id,
         measure_count: 1,
         measures: [cells, MeasureCells::EMPTY],
-        free_energy: [f32::NAN; 2],
     }
 }
 
