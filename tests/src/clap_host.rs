@@ -265,6 +265,14 @@ impl ContinuoClap {
         recording
     }
 
+    /// Waits until the plugin's background threads are idle (the recorder has caught up with
+    /// the last session), answering its main-thread requests meanwhile.
+    pub fn settle(&mut self) {
+        self.answer_callbacks();
+        quiet::wait_until_quiet(&[quiet::current_thread_id()], Duration::from_secs(30));
+        self.answer_callbacks();
+    }
+
     /// Calls `on_main_thread` if the plugin asked for it.
     fn answer_callbacks(&mut self) {
         let requested = self.instance.access_shared_handler(|shared| {

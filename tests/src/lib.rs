@@ -17,11 +17,13 @@
 //! - [`notes`]: pairing note-ons with note-offs and checking them against the clock.
 //! - [`scenario`]: a call and its answer laid out as a script, with the answer's bar lines.
 //! - [`quiet`]: waiting until the plugin's composer thread has finished its work.
+//! - [`record`]: the plugin's own record of the last phrase, from its saved state.
 
 pub mod bundle;
 pub mod clap_host;
 pub mod music;
 pub mod notes;
 pub mod quiet;
+pub mod record;
 pub mod scenario;
 pub mod session;

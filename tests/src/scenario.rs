@@ -40,7 +40,8 @@ pub struct Setup {
     pub host_clock: HostClock,
     /// The "Length" parameter: measures in the answer.
     pub answer_measures: u32,
-    /// Wait for the composer before every bar line (false: render as fast as possible).
+    /// Wait for the composer before every bar line (false: render the call and the answer as
+    /// fast as possible, and wait only after the answer).
     pub wait_for_composer: bool,
 }
 
@@ -88,11 +89,15 @@ impl CallAndAnswer {
             }),
         };
         script.notes = player_notes(&call, &clock);
-        if setup.wait_for_composer {
-            script.ready_by = (1..=length_measures)
+        script.ready_by = if setup.wait_for_composer {
+            (1..=length_measures)
                 .map(|measure| clock.bar_line_floor(measure))
-                .collect();
-        }
+                .collect()
+        } else {
+            // The host catches up with real time only after the answer, so that results that
+            // came too late reach the plugin while it still runs, and are counted as skipped.
+            vec![clock.bar_line_floor(answer_end_measure)]
+        };
         CallAndAnswer {
             script,
             clock,

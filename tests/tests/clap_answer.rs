@@ -5,12 +5,13 @@
 //! The matrix is not a full product (that would take too long): every sample rate, block size,
 //! tempo and kind of clock appears in at least one session.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use continuo_tests::bundle;
 use continuo_tests::clap_host::ContinuoClap;
 use continuo_tests::music::{self, STEPS_PER_MEASURE};
-use continuo_tests::notes::{on_channel, on_grid, pair, NoteEvent};
+use continuo_tests::notes::{on_channel, on_grid, pair, GridNote, NoteEvent};
+use continuo_tests::record::{last_phrase, MeasureNote, PhraseRecord};
 use continuo_tests::scenario::{CallAndAnswer, HostClock, Setup, PLAYER_CHANNEL, PLUGIN_CHANNEL};
 use continuo_tests::session::{BlockSizes, Recording};
 
@@ -50,7 +51,10 @@ fn play_call(setup: Setup) -> AnswerReport {
     assert_eq!(recording.failed_blocks, 0, "process() failed in {setup:?}");
 
     check_pass_through(&session, &recording);
-    let report = check_answer_notes(&session, &recording, setup);
+    let (report, answer) = check_answer_notes(&session, &recording, setup);
+    plugin.settle();
+    let record = last_phrase(&plugin.save_state());
+    check_record(&session, &record, &answer, setup);
     eprintln!(
         "{setup:?}: answer measures {:?} played, {} skipped, waits {:?}",
         report.played_measures,
@@ -82,11 +86,12 @@ fn check_pass_through(session: &CallAndAnswer, recording: &Recording) {
 }
 
 /// The plugin's own notes: paired, on the grid, inside the answer's measures, in range.
+/// Returns the report and the notes.
 fn check_answer_notes(
     session: &CallAndAnswer,
     recording: &Recording,
     setup: Setup,
-) -> AnswerReport {
+) -> (AnswerReport, Vec<GridNote>) {
     let events = on_channel(&recording.events, PLUGIN_CHANNEL);
     let others: Vec<&NoteEvent> = recording
         .events
@@ -116,11 +121,90 @@ fn check_answer_notes(
         .waits
         .iter()
         .any(|(_, waited)| *waited >= session.script.ready_wait_limit);
-    AnswerReport {
+    let report = AnswerReport {
         played_measures,
         skipped_measures,
         gave_up_waiting,
+    };
+    (report, grid)
+}
+
+/// Notes by measure, each in steps from its measure's bar line, with touching notes of one
+/// pitch merged (a measure of the piano roll holds cells, not notes).
+fn by_measure(notes: impl Iterator<Item = (u32, u32, u8)>) -> BTreeMap<u32, Vec<MeasureNote>> {
+    let mut cells: BTreeMap<(u32, u8), BTreeSet<u32>> = BTreeMap::new();
+    for (start_step, end_step, pitch) in notes {
+        for step in start_step..end_step {
+            let measure = step / STEPS_PER_MEASURE;
+            cells
+                .entry((measure, pitch))
+                .or_default()
+                .insert(step % STEPS_PER_MEASURE);
+        }
     }
+    let mut measures: BTreeMap<u32, Vec<MeasureNote>> = BTreeMap::new();
+    for ((measure, pitch), steps) in cells {
+        let mut run: Option<MeasureNote> = None;
+        for step in steps {
+            match run.as_mut() {
+                Some(note) if note.end_step == step => note.end_step = step + 1,
+                _ => {
+                    measures.entry(measure).or_default().extend(run.take());
+                    run = Some(MeasureNote {
+                        start_step: step,
+                        end_step: step + 1,
+                        pitch,
+                    });
+                }
+            }
+        }
+        measures.entry(measure).or_default().extend(run);
+    }
+    for notes in measures.values_mut() {
+        notes.sort();
+    }
+    measures
+}
+
+/// The plugin's record of the phrase agrees with the host: it heard the call as played, the
+/// measures it says it played are exactly the notes that came out, and the ones it says it
+/// skipped are the silent ones.
+fn check_record(session: &CallAndAnswer, record: &PhraseRecord, answer: &[GridNote], setup: Setup) {
+    let call = by_measure(
+        session
+            .call
+            .iter()
+            .map(|n| (n.start_step, n.end_step, n.pitch)),
+    );
+    for (measure, notes) in &call {
+        let heard = record.get(&(*measure as i64)).map(|m| m.input.clone());
+        assert_eq!(
+            heard.as_ref(),
+            Some(notes),
+            "{setup:?}: the call as recorded in measure {measure}"
+        );
+    }
+
+    let played = by_measure(answer.iter().map(|n| (n.start_step, n.end_step, n.pitch)));
+    for measure in session.answer_first_measure..session.answer_end_measure {
+        let came_out = played.get(&measure).cloned().unwrap_or_default();
+        match record.get(&(measure as i64)) {
+            Some(recorded) if !recorded.output_skipped => assert_eq!(
+                came_out, recorded.output,
+                "{setup:?}: measure {measure} as played and as composed"
+            ),
+            // Skipped, or never composed because the chain had already been given up.
+            _ => assert!(
+                came_out.is_empty(),
+                "{setup:?}: measure {measure} played but recorded as skipped or missing"
+            ),
+        }
+    }
+    let first = session.answer_first_measure as i64;
+    assert!(
+        record.get(&first).is_some_and(|m| !m.output.is_empty()),
+        "{setup:?}: the plugin kept no composed measure for the answer's first bar line"
+    );
 }
 
 /// A session with the composer waited for: the whole answer must play.
@@ -217,7 +301,8 @@ fn answers_on_its_own_clock_with_a_stopped_transport() {
 }
 
 /// Rendering far faster than real time, the composer cannot keep up: measures may be skipped,
-/// but whatever plays is on its own steps (`play_call` checks that), never late.
+/// but whatever plays is on its own steps (`play_call` checks that), never late, and the plugin
+/// records the late measure as skipped (`check_record`).
 #[test]
 fn a_composer_that_is_not_ready_skips_measures_and_never_plays_late() {
     let setup = Setup {
