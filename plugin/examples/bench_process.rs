@@ -1,0 +1,94 @@
+//! How long the audio thread's work takes: `Engine::process` for blocks of several sizes while
+//! an answer plays (a composer made of plain code replies at once with dense measures), as time
+//! per block and as a fraction of the block's own duration (the real-time budget).
+//!
+//! `cargo run -p continuo-plugin --release --example bench_process`
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use continuo_plugin::cells::MeasureCells;
+use continuo_plugin::clock::HostTime;
+use continuo_plugin::engine::{Engine, EngineStatus, InputEvent, Settings};
+use continuo_plugin::messages::{self, ComposeResult};
+use continuo_plugin::scheduler::{EventBuffer, NoteKind};
+
+const SAMPLE_RATE_HZ: f64 = 48_000.0;
+/// Seconds of music per run: eight measures at 120 bpm.
+const SECONDS: f64 = 16.0;
+
+fn main() {
+    println!("block  ns/block  budget used  events out");
+    for block in [32usize, 128, 512, 2048] {
+        let (ns_per_block, events) = run(block);
+        let block_ns = block as f64 / SAMPLE_RATE_HZ * 1e9;
+        println!(
+            "{block:5}  {ns_per_block:8.0}  {:10.4}%  {events:10}",
+            100.0 * ns_per_block / block_ns
+        );
+    }
+}
+
+/// Runs `SECONDS` of a call and a long answer in blocks of `block` samples; returns the mean
+/// time per block in nanoseconds and the number of events sent.
+fn run(block: usize) -> (f64, usize) {
+    let (audio, worker) = messages::link();
+    let status = Arc::new(EngineStatus::default());
+    let mut engine = Engine::new(SAMPLE_RATE_HZ, audio, status, 1);
+    let settings = Settings {
+        length_measures: 16,
+        ..Settings::default()
+    };
+    // A dense measure: 12 voices of sixteenth notes, 288 ones (the Bach median is 264).
+    let mut dense = MeasureCells::EMPTY;
+    for row in (12..60).step_by(4) {
+        for step in 0..96 {
+            if step % 6 != 5 {
+                dense.set(step, row);
+            }
+        }
+    }
+
+    let mut out = EventBuffer::default();
+    let mut events = 0;
+    let mut elapsed_ns = 0u128;
+    let blocks = (SECONDS * SAMPLE_RATE_HZ) as usize / block;
+    for index in 0..blocks {
+        let now = index * block;
+        let host = HostTime {
+            playing: true,
+            tempo_bpm: Some(120.0),
+            pos_beats: Some(now as f64 / 24_000.0),
+            time_signature: Some((4, 4)),
+            bar_start_beats: Some((now as f64 / 96_000.0).floor() * 4.0),
+        };
+        let mut input = Vec::new();
+        for (at, kind) in [(0, NoteKind::On), (12_000, NoteKind::Off)] {
+            if (now..now + block).contains(&at) {
+                input.push(InputEvent {
+                    offset_samples: (at - now) as u32,
+                    kind,
+                    channel: 0,
+                    pitch: 60,
+                    velocity: 90,
+                });
+            }
+        }
+
+        let start = Instant::now();
+        engine.process(&host, &settings, &input, block, &mut out);
+        elapsed_ns += start.elapsed().as_nanos();
+        events += out.as_slice().len();
+
+        while let Ok(request) = worker.requests.try_recv() {
+            let result = ComposeResult {
+                id: request.id,
+                measure_count: 1,
+                measures: [dense, MeasureCells::EMPTY],
+            };
+            let _ = worker.results.try_send(result);
+        }
+        while worker.records.try_recv().is_ok() {}
+    }
+    (elapsed_ns as f64 / blocks as f64, events)
+}
