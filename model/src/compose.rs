@@ -21,7 +21,7 @@ use std::str::FromStr;
 use rand::{RngCore, SeedableRng};
 use rand_pcg::Pcg64Mcg;
 
-use crate::engine::{Engine, Stopping};
+use crate::engine::{Engine, RunStats, Stopping};
 use crate::geometry::{Geometry, Grid};
 use crate::piano_roll::PianoRoll;
 use crate::quantised::QuantisedRbm;
@@ -146,6 +146,16 @@ impl Composer {
     /// The fixed-point model the engine computes with, for its scale and error bounds.
     pub fn quantised(&self) -> &QuantisedRbm {
         self.engine.params()
+    }
+
+    /// The instruction set the engine runs with on this CPU: `"AVX2"` or `"portable"`.
+    pub fn kernels(&self) -> &'static str {
+        self.engine.kernels()
+    }
+
+    /// The work counts of the last run, which explain its time (see [`RunStats`]).
+    pub fn last_run_stats(&self) -> RunStats {
+        self.engine.last_run_stats()
     }
 
     /// Algorithm 1: a whole image from silence. `density` counts the ones of the whole image

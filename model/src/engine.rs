@@ -52,6 +52,21 @@ pub struct RunResult<'a> {
     pub energy: Vec<f32>,
 }
 
+/// How much work the last run did: what its time depends on besides the model's size.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RunStats {
+    /// Steps run.
+    pub steps: usize,
+    /// Hidden units that changed state from one step to the next, summed over the steps.
+    pub hidden_flips: usize,
+    /// Free units that entered or left the selection, summed over the steps.
+    pub free_flips: usize,
+    /// Columns of `W` (free region part) added to or subtracted from the visible input.
+    pub columns: usize,
+    /// Rows of `W` added to or subtracted from the hidden input, the context's included.
+    pub rows: usize,
+}
+
 /// The fast engine for one model: its quantised parameters and every buffer a run needs, sized
 /// once so that a run allocates only its energy curve.
 #[derive(Clone)]
@@ -63,6 +78,10 @@ pub struct Engine {
     context_input: Vec<i32>,
     /// `a`: the hidden input of the current image.
     hidden_input: Vec<i32>,
+    /// The uniforms of the current step, one per hidden unit.
+    uniforms: Vec<f32>,
+    /// `p(h_j = 1 | v)` at the current step.
+    probabilities: Vec<f32>,
     /// `h`: the current hidden sample.
     hidden_on: Vec<bool>,
     /// Number of on-units in `hidden_on`, to choose between updating and rebuilding `z`.
@@ -91,6 +110,12 @@ pub struct Engine {
     lowest_energy_chosen: Vec<u32>,
     /// Scratch of the selection step.
     selection: TopSelection,
+    /// Zeros as long as the longest sum, to pad the last batch of an [`Accumulator`].
+    zeros: Vec<i16>,
+    /// Work counts of the current or last run.
+    stats: RunStats,
+    /// Whether the CPU has AVX2, checked once, which selects the step loop compiled for it.
+    has_avx2: bool,
 }
 
 impl Engine {
@@ -100,6 +125,8 @@ impl Engine {
         Engine {
             context_input: vec![0; hidden_units],
             hidden_input: vec![0; hidden_units],
+            uniforms: vec![0.0; hidden_units],
+            probabilities: vec![0.0; hidden_units],
             hidden_on: vec![false; hidden_units],
             hidden_ones: 0,
             switched_on: Vec::with_capacity(hidden_units),
@@ -113,12 +140,29 @@ impl Engine {
             visible_bias_sum: 0,
             lowest_energy_chosen: Vec::with_capacity(visible_units),
             selection: TopSelection::with_capacity(visible_units),
+            zeros: vec![0; visible_units.max(hidden_units)],
+            stats: RunStats::default(),
+            has_avx2: cpu_has_avx2(),
             params,
         }
     }
 
     pub fn params(&self) -> &QuantisedRbm {
         &self.params
+    }
+
+    /// The instruction set the step loop runs with: `"AVX2"` or `"portable"`.
+    pub fn kernels(&self) -> &'static str {
+        if self.has_avx2 {
+            "AVX2"
+        } else {
+            "portable"
+        }
+    }
+
+    /// The work counts of the last run.
+    pub fn last_run_stats(&self) -> RunStats {
+        self.stats
     }
 
     /// Runs the composing steps on `free` (a range of visible units) with the units in
@@ -143,12 +187,50 @@ impl Engine {
         self.start_run(context_on, &free);
 
         let mut rng = Pcg64Mcg::seed_from_u64(seed);
+        let energy = self.run_steps(&free, steps, &mut rng);
+
+        let chosen = match stopping {
+            Stopping::LowestEnergy { .. } if steps >= 2 => &self.lowest_energy_chosen,
+            _ => &self.chosen,
+        };
+        RunResult { chosen, energy }
+    }
+
+    /// The step loop, in the instantiation the CPU runs fastest.
+    fn run_steps(&mut self, free: &Range<usize>, steps: usize, rng: &mut Pcg64Mcg) -> Vec<f32> {
+        #[cfg(target_arch = "x86_64")]
+        if self.has_avx2 {
+            // SAFETY: `has_avx2` is true only when the CPU running this reported AVX2, the one
+            // requirement of `run_steps_avx2`.
+            return unsafe { self.run_steps_avx2(free, steps, rng) };
+        }
+        self.steps(free, steps, rng)
+    }
+
+    /// The step loop compiled for AVX2, which adds rows and columns of weights 8 at a time
+    /// rather than 4. Callers must make sure the CPU has AVX2.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    unsafe fn run_steps_avx2(
+        &mut self,
+        free: &Range<usize>,
+        steps: usize,
+        rng: &mut Pcg64Mcg,
+    ) -> Vec<f32> {
+        self.steps(free, steps, rng)
+    }
+
+    /// Runs `steps` steps from the state [`Engine::start_run`] left, returning the energy of
+    /// each. Inlined into each instantiation of [`Engine::run_steps`], with everything it calls
+    /// in the inner loops, so that all of it is compiled for the same CPU features.
+    #[inline(always)]
+    fn steps(&mut self, free: &Range<usize>, steps: usize, rng: &mut Pcg64Mcg) -> Vec<f32> {
         let mut energy = Vec::with_capacity(steps);
         let mut lowest_energy = f32::INFINITY;
         for t in 0..steps {
             // Steps 1 and 2: h_t from v_t, and the energy of the pair.
             self.update_hidden_input(free.start);
-            let on_input_sum = self.sample_hidden(&mut rng);
+            let on_input_sum = self.sample_hidden(rng);
             let step_energy = self
                 .params
                 .energy_from_quanta(-on_input_sum - self.visible_bias_sum);
@@ -160,20 +242,15 @@ impl Engine {
             }
 
             // Steps 3 and 4: the expected visible of the free region and v_{t+1}.
-            self.update_visible_input(&free);
+            self.update_visible_input(free);
             self.selection.select(
-                &self.visible_input[..free_units],
+                &self.visible_input[..free.len()],
                 t + 1,
                 &mut self.next_chosen,
             );
             self.adopt_selection(free.start);
         }
-
-        let chosen = match stopping {
-            Stopping::LowestEnergy { .. } if steps >= 2 => &self.lowest_energy_chosen,
-            _ => &self.chosen,
-        };
-        RunResult { chosen, energy }
+        energy
     }
 
     /// Resets every buffer to `v_0`: the context on, the free region silent, `h` all off.
@@ -181,11 +258,17 @@ impl Engine {
         self.context_input
             .copy_from_slice(self.params.hidden_bias());
         self.visible_bias_sum = 0;
+        let mut context_input = Accumulator::new(&mut self.context_input, &self.zeros);
         for &unit in context_on {
-            add_to(&mut self.context_input, self.params.row(unit));
+            context_input.add(self.params.row(unit));
             self.visible_bias_sum += self.params.visible_bias()[unit] as i64;
         }
+        context_input.finish();
         self.hidden_input.copy_from_slice(&self.context_input);
+        self.stats = RunStats {
+            rows: context_on.len(),
+            ..RunStats::default()
+        };
 
         self.hidden_on.fill(false);
         self.hidden_ones = 0;
@@ -201,56 +284,61 @@ impl Engine {
 
     /// Step 1: brings `a` up to date with the free units that entered or left the selection,
     /// or rebuilds it from the context's input when the selection itself is smaller.
+    #[inline(always)]
     fn update_hidden_input(&mut self, free_start: usize) {
         let params = &self.params;
-        if self.entered.len() + self.left.len() > self.chosen.len() {
+        let flips = self.entered.len() + self.left.len();
+        self.stats.free_flips += flips;
+        let row = |offset: &u32| params.row(free_start + *offset as usize);
+        if flips > self.chosen.len() {
+            self.stats.rows += self.chosen.len();
             self.hidden_input.copy_from_slice(&self.context_input);
-            for &offset in &self.chosen {
-                add_to(
-                    &mut self.hidden_input,
-                    params.row(free_start + offset as usize),
-                );
+            let mut hidden_input = Accumulator::new(&mut self.hidden_input, &self.zeros);
+            for offset in &self.chosen {
+                hidden_input.add(row(offset));
             }
+            hidden_input.finish();
         } else {
-            for &offset in &self.entered {
-                add_to(
-                    &mut self.hidden_input,
-                    params.row(free_start + offset as usize),
-                );
+            self.stats.rows += flips;
+            let mut hidden_input = Accumulator::new(&mut self.hidden_input, &self.zeros);
+            for offset in &self.entered {
+                hidden_input.add(row(offset));
             }
-            for &offset in &self.left {
-                subtract_from(
-                    &mut self.hidden_input,
-                    params.row(free_start + offset as usize),
-                );
+            for offset in &self.left {
+                hidden_input.subtract(row(offset));
             }
+            hidden_input.finish();
         }
     }
 
     /// Step 2: samples `h` in unit order, one uniform per unit, noting which units flipped.
     /// Returns `sum_{j on} a_j` in quanta, the hidden part of the energy.
+    #[inline(always)]
     fn sample_hidden(&mut self, rng: &mut Pcg64Mcg) -> i64 {
+        // The uniforms first, in unit order (the shared random stream), then the probabilities
+        // in a loop free of calls, which vectorises.
+        for uniform in &mut self.uniforms {
+            *uniform = rng.random();
+        }
+        for (probability, &input) in self.probabilities.iter_mut().zip(&self.hidden_input) {
+            *probability = self.params.hidden_on_probability(input);
+        }
+
         self.switched_on.clear();
         self.switched_off.clear();
         let mut on_input_sum = 0i64;
-        for (unit, (&input, was_on)) in self
-            .hidden_input
-            .iter()
-            .zip(self.hidden_on.iter_mut())
-            .enumerate()
-        {
-            let uniform: f32 = rng.random();
-            let on = uniform < self.params.hidden_on_probability(input);
-            if on != *was_on {
+        for unit in 0..self.hidden_on.len() {
+            let on = self.uniforms[unit] < self.probabilities[unit];
+            if on != self.hidden_on[unit] {
                 if on {
                     self.switched_on.push(unit as u32);
                 } else {
                     self.switched_off.push(unit as u32);
                 }
-                *was_on = on;
+                self.hidden_on[unit] = on;
             }
             if on {
-                on_input_sum += input as i64;
+                on_input_sum += self.hidden_input[unit] as i64;
             }
         }
         self.hidden_ones = self.hidden_ones + self.switched_on.len() - self.switched_off.len();
@@ -259,24 +347,38 @@ impl Engine {
 
     /// Step 3: brings `z` on the free region up to date with the hidden units that flipped, or
     /// rebuilds it from `b` and the on-units when those are fewer.
+    #[inline(always)]
     fn update_visible_input(&mut self, free: &Range<usize>) {
         let params = &self.params;
         let visible_input = &mut self.visible_input[..free.len()];
+        let column = |hidden: usize| params.column(hidden, free.clone());
         let flips = self.switched_on.len() + self.switched_off.len();
+        self.stats.steps += 1;
+        self.stats.hidden_flips += flips;
         if flips > self.hidden_ones {
+            self.stats.columns += self.hidden_ones;
             visible_input.copy_from_slice(&params.visible_bias()[free.clone()]);
-            let on_units = (0..params.hidden_units()).filter(|&j| self.hidden_on[j]);
-            add_columns(visible_input, params, free, on_units);
+            let mut visible_input = Accumulator::new(visible_input, &self.zeros);
+            for (hidden, _) in self.hidden_on.iter().enumerate().filter(|(_, &on)| on) {
+                visible_input.add(column(hidden));
+            }
+            visible_input.finish();
         } else {
-            let on_units = self.switched_on.iter().map(|&j| j as usize);
-            add_columns(visible_input, params, free, on_units);
-            let off_units = self.switched_off.iter().map(|&j| j as usize);
-            subtract_columns(visible_input, params, free, off_units);
+            self.stats.columns += flips;
+            let mut visible_input = Accumulator::new(visible_input, &self.zeros);
+            for &hidden in &self.switched_on {
+                visible_input.add(column(hidden as usize));
+            }
+            for &hidden in &self.switched_off {
+                visible_input.subtract(column(hidden as usize));
+            }
+            visible_input.finish();
         }
     }
 
     /// Step 4, bookkeeping: compares the new selection with the current one, records the units
     /// that entered and left for the next step's update of `a`, and adopts it.
+    #[inline(always)]
     fn adopt_selection(&mut self, free_start: usize) {
         const IN_CURRENT: u8 = 1;
         const IN_NEXT: u8 = 2;
@@ -306,79 +408,86 @@ impl Engine {
     }
 }
 
-/// `sums += weights`, widening each weight.
-#[inline]
-fn add_to(sums: &mut [i32], weights: &[i16]) {
-    for (sum, &weight) in sums.iter_mut().zip(weights) {
-        *sum += weight as i32;
+fn cpu_has_avx2() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    {
+        std::arch::is_x86_feature_detected!("avx2")
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        false
     }
 }
 
-/// `sums -= weights`, widening each weight.
-#[inline]
-fn subtract_from(sums: &mut [i32], weights: &[i16]) {
-    for (sum, &weight) in sums.iter_mut().zip(weights) {
-        *sum -= weight as i32;
-    }
+/// Adds and subtracts weight vectors (rows of `W`, or the free region's part of columns) into
+/// a vector of sums, four vectors per pass so that the sums are loaded and stored a quarter as
+/// often. A last, partial batch is padded with zeros rather than handled one vector at a time.
+struct Accumulator<'a> {
+    sums: &'a mut [i32],
+    /// A vector of zeros at least as long as `sums`: the padding.
+    zeros: &'a [i16],
+    batch: [&'a [i16]; 4],
+    /// Per batched vector: 0 to add it, -1 (all bits set) to subtract it.
+    negate: [i32; 4],
+    batched: usize,
 }
 
-/// Adds the free region's part of the columns of `hidden_units` to `sums`, four columns per
-/// pass so that `sums` is read and written a quarter as often.
-fn add_columns(
-    sums: &mut [i32],
-    params: &QuantisedRbm,
-    free: &Range<usize>,
-    hidden_units: impl Iterator<Item = usize>,
-) {
-    combine_columns::<false>(sums, params, free, hidden_units);
-}
-
-/// Subtracts the free region's part of the columns of `hidden_units` from `sums`.
-fn subtract_columns(
-    sums: &mut [i32],
-    params: &QuantisedRbm,
-    free: &Range<usize>,
-    hidden_units: impl Iterator<Item = usize>,
-) {
-    combine_columns::<true>(sums, params, free, hidden_units);
-}
-
-fn combine_columns<const SUBTRACT: bool>(
-    sums: &mut [i32],
-    params: &QuantisedRbm,
-    free: &Range<usize>,
-    hidden_units: impl Iterator<Item = usize>,
-) {
-    let len = sums.len();
-    let mut batch: [&[i16]; 4] = [&[]; 4];
-    let mut batched = 0;
-    for hidden in hidden_units {
-        batch[batched] = &params.column(hidden, free.clone())[..len];
-        batched += 1;
-        if batched == batch.len() {
-            combine_four::<SUBTRACT>(sums, &batch);
-            batched = 0;
+impl<'a> Accumulator<'a> {
+    #[inline(always)]
+    fn new(sums: &'a mut [i32], zeros: &'a [i16]) -> Self {
+        let zeros = &zeros[..sums.len()];
+        Accumulator {
+            sums,
+            zeros,
+            batch: [zeros; 4],
+            negate: [0; 4],
+            batched: 0,
         }
     }
-    for column in &batch[..batched] {
-        if SUBTRACT {
-            subtract_from(sums, column);
-        } else {
-            add_to(sums, column);
+
+    #[inline(always)]
+    fn add(&mut self, weights: &'a [i16]) {
+        self.push(weights, 0);
+    }
+
+    #[inline(always)]
+    fn subtract(&mut self, weights: &'a [i16]) {
+        self.push(weights, -1);
+    }
+
+    #[inline(always)]
+    fn push(&mut self, weights: &'a [i16], negate: i32) {
+        self.batch[self.batched] = weights;
+        self.negate[self.batched] = negate;
+        self.batched += 1;
+        if self.batched == self.batch.len() {
+            accumulate_four(self.sums, &self.batch, self.negate);
+            self.batched = 0;
+        }
+    }
+
+    /// Applies the last, partial batch.
+    #[inline(always)]
+    fn finish(mut self) {
+        if self.batched > 0 {
+            for slot in self.batched..self.batch.len() {
+                self.batch[slot] = self.zeros;
+                self.negate[slot] = 0;
+            }
+            accumulate_four(self.sums, &self.batch, self.negate);
         }
     }
 }
 
-#[inline]
-fn combine_four<const SUBTRACT: bool>(sums: &mut [i32], columns: &[&[i16]; 4]) {
+/// `sums += sum_k (-1)^negate_k weights_k`, widening each weight; `negate_k` is 0 or -1, and
+/// `(w ^ n) - n` negates `w` exactly when `n` is -1.
+#[inline(always)]
+fn accumulate_four(sums: &mut [i32], weights: &[&[i16]; 4], negate: [i32; 4]) {
     let len = sums.len();
-    let [c0, c1, c2, c3] = columns.map(|column| &column[..len]);
+    let [w0, w1, w2, w3] = weights.map(|w| &w[..len]);
+    let [n0, n1, n2, n3] = negate;
+    let signed = |w: i16, n: i32| (w as i32 ^ n) - n;
     for i in 0..len {
-        let total = c0[i] as i32 + c1[i] as i32 + c2[i] as i32 + c3[i] as i32;
-        if SUBTRACT {
-            sums[i] -= total;
-        } else {
-            sums[i] += total;
-        }
+        sums[i] += signed(w0[i], n0) + signed(w1[i], n1) + signed(w2[i], n2) + signed(w3[i], n3);
     }
 }

@@ -17,7 +17,8 @@
 //! A selection runs once per composing step over a whole measure or image, so it avoids a sort:
 //! a threshold that at least `k` inputs reach is found with counting passes (starting from the
 //! previous step's threshold, which moves little), the units at or above it are collected, and
-//! the exact `k` are chosen among those few with a partial select.
+//! the exact `k` are chosen among those few with a partial select. Everything is inlined so that
+//! the engine's loop compiled for AVX2 selects with AVX2 too.
 
 /// Reusable state of the selection: scratch space and the previous threshold.
 #[derive(Clone, Debug, Default)]
@@ -59,6 +60,7 @@ impl TopSelection {
 
     /// Writes into `chosen` the indices of the `k` largest `inputs` under the tie rule of this
     /// module, in no particular order. Every unit is chosen when `k >= inputs.len()`.
+    #[inline(always)]
     pub fn select(&mut self, inputs: &[i32], k: usize, chosen: &mut Vec<u32>) {
         chosen.clear();
         if k == 0 {
@@ -89,6 +91,7 @@ impl TopSelection {
 
     /// A threshold that at least `k` inputs reach and, unless the inputs are too crowded near
     /// it, at most `k + acceptable_surplus(k)` do.
+    #[inline(always)]
     fn find_threshold(&self, inputs: &[i32], k: usize) -> i32 {
         let Some(start) = self.previous_threshold else {
             return i32::MIN;
@@ -129,6 +132,7 @@ impl TopSelection {
     }
 
     /// Collects the ranking keys of all units whose input reaches `threshold`.
+    #[inline(always)]
     fn collect_candidates(&mut self, inputs: &[i32], threshold: i32) {
         self.candidates.clear();
         const LANES: usize = 32;
@@ -155,6 +159,7 @@ impl TopSelection {
 }
 
 /// Number of inputs at or above `threshold`.
+#[inline(always)]
 fn count_reaching(inputs: &[i32], threshold: i32) -> usize {
     // u32 lanes vectorise twice as wide as usize ones; a measure has far fewer than 2^32 units.
     inputs.iter().map(|&x| (x >= threshold) as u32).sum::<u32>() as usize
