@@ -304,14 +304,17 @@ impl Session {
                 &self.heldout_sample,
                 args.seed,
             );
-            progress.set_message(format!(
+            let summary = format!(
                 "epoch {}/{} · {images_per_second:.0} img/s · recon {:.5}/{} · gap {}",
                 epoch + 1,
                 args.epochs,
                 epoch_metrics.train_reconstruction_error,
                 format_optional(epoch_metrics.heldout_reconstruction_error, 5),
                 format_optional(epoch_metrics.free_energy_gap, 2),
-            ));
+            );
+            // A line per epoch also reaches a log file, where the bar is not drawn.
+            progress.suspend(|| log::info!("{summary}"));
+            progress.set_message(summary);
             if let Some(csv) = &mut csv {
                 csv.write(&epoch_metrics, seconds, images_per_second)?;
             }
