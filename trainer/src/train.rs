@@ -286,12 +286,14 @@ impl Session {
             let started = Instant::now();
             let finished = self.train_epoch(epoch, args, &progress, &stop);
             if !finished {
-                progress.abandon_with_message(format!(
+                let message = format!(
                     "stopped during epoch {}; {} holds epoch {}",
                     epoch + 1,
                     args.out.display(),
                     self.position.epochs
-                ));
+                );
+                progress.abandon();
+                log::warn!("{message}");
                 return Ok(());
             }
             let seconds = started.elapsed().as_secs_f64();
