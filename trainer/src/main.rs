@@ -7,6 +7,7 @@ mod counter_rng;
 mod cpu;
 mod dataset;
 mod dense_reference;
+mod gpu;
 mod metrics;
 mod render;
 mod sparse_images;

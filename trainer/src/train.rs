@@ -20,6 +20,7 @@ use continuo_model::Rbm;
 
 use crate::checkpoint::{self, RunPosition};
 use crate::cpu::CpuTrainer;
+use crate::gpu::{self, GpuTrainer};
 use crate::metrics::{self, MetricsCsv};
 use crate::sparse_images::{self, SparseImages};
 
@@ -170,10 +171,6 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
-    match args.device {
-        Device::Gpu => bail!("the GPU training backend is not available yet; use --device cpu"),
-        Device::Cpu | Device::Auto => {}
-    }
     if args.batch == 0 || args.hidden == 0 || args.k == 0 {
         bail!("--batch, --hidden and --k must be at least 1");
     }
@@ -189,6 +186,9 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
 /// Everything a run needs, set up before its first batch.
 struct Session {
     trainer: CpuTrainer,
+    /// The GPU trainer when `--device` chose a GPU: it trains, and `trainer` receives its
+    /// state after every epoch for monitoring and saving.
+    gpu: Option<GpuTrainer>,
     card: ModelCard,
     training: SparseImages,
     training_sample: SparseImages,
@@ -252,8 +252,10 @@ impl Session {
             position = resume(args, &mut trainer, &position)?;
         }
 
+        let gpu = gpu::for_device(args.device, &trainer)?;
         Ok(Session {
             trainer,
+            gpu,
             card,
             training_sample: monitoring_sample(&training, args.monitor_images, args.seed),
             heldout_sample: monitoring_sample(&heldout, args.monitor_images, args.seed),
@@ -284,7 +286,7 @@ impl Session {
 
         for epoch in self.position.epochs..args.epochs {
             let started = Instant::now();
-            let finished = self.train_epoch(epoch, args, &progress, &stop);
+            let finished = self.train_epoch(epoch, args, &progress, &stop)?;
             if !finished {
                 let message = format!(
                     "stopped during epoch {}; {} holds epoch {}",
@@ -295,6 +297,9 @@ impl Session {
                 progress.abandon();
                 log::warn!("{message}");
                 return Ok(());
+            }
+            if let Some(gpu) = &mut self.gpu {
+                gpu.write_back(&mut self.trainer)?;
             }
             let seconds = started.elapsed().as_secs_f64();
             let images_per_second = self.training.len() as f64 / seconds;
@@ -357,7 +362,7 @@ impl Session {
         args: &TrainArgs,
         progress: &ProgressBar,
         stop: &AtomicBool,
-    ) -> bool {
+    ) -> anyhow::Result<bool> {
         let mut order: Vec<usize> = (0..self.training.len()).collect();
         let epoch_seed = args.seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ epoch as u64;
         order.shuffle(&mut rand_pcg::Pcg64Mcg::seed_from_u64(epoch_seed));
@@ -365,13 +370,16 @@ impl Session {
         let mut images_done = 0;
         for batch_indices in order.chunks(args.batch) {
             if stop.load(Ordering::SeqCst) {
-                return false;
+                return Ok(false);
             }
             let batch: Vec<&[u32]> = batch_indices
                 .iter()
                 .map(|&index| self.training.image(index))
                 .collect();
-            self.trainer.train_batch(&batch);
+            match &mut self.gpu {
+                Some(gpu) => gpu.train_batch(&batch)?,
+                None => self.trainer.train_batch(&batch),
+            }
             images_done += batch.len();
             progress.inc(1);
             if images_done % (20 * args.batch) < args.batch {
@@ -383,7 +391,7 @@ impl Session {
                 ));
             }
         }
-        true
+        Ok(true)
     }
 }
 

@@ -37,6 +37,9 @@ pub struct BenchTrainArgs {
     pub density: f32,
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
+    /// `gpu` or `auto` also times the GPU trainer (see `continuo train --device`).
+    #[arg(long, value_enum, default_value = "cpu")]
+    pub device: crate::train::Device,
 }
 
 pub fn bench(args: BenchTrainArgs) -> anyhow::Result<()> {
@@ -102,6 +105,12 @@ pub fn bench(args: BenchTrainArgs) -> anyhow::Result<()> {
     report("sparse trainer, 1 thread", sparse_one_thread);
     report("sparse trainer, all threads", sparse_seconds);
     report("sparse trainer, all threads, fresh model", fresh_seconds);
+    let gpu = crate::gpu::bench::time_training(&steady, &settings, &batches, args.device)?;
+    if let Some(gpu) = gpu {
+        report(&format!("GPU trainer ({})", gpu.adapter.name), gpu.seconds);
+        let step_gflops = images.len() as f64 * flops_per_image / gpu.seconds / 1e9;
+        println!("{}", gpu.summary(step_gflops, sparse_seconds));
+    }
     Ok(())
 }
 
