@@ -8,8 +8,10 @@
 //! defined through Cargo's environment configuration, so that no Cargo.toml has to carry it, and
 //! its objects live in `target/e2e/`, apart from the release build's.
 //!
-//! The bundler writes to `target/bundled/` whatever the profile, so after the tests ran,
-//! `target/bundled/Continuo.clap` and `Continuo.vst3` are the checked build.
+//! The bundler writes to `target/bundled/` whatever the profile, where a release bundle made by
+//! someone else in the same target directory may replace them at any time. The tests therefore
+//! copy the bundles they built to `target/e2e/bundled/` at once and load them from there (and
+//! `clap_realtime` checks that the copy is the checked build).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -43,14 +45,24 @@ pub fn target_dir() -> PathBuf {
     }
 }
 
-/// `target/bundled/Continuo.clap`.
-pub fn clap_bundle() -> PathBuf {
-    target_dir().join("bundled").join("Continuo.clap")
+/// Where the bundler writes the bundles.
+fn bundler_output() -> PathBuf {
+    target_dir().join("bundled")
 }
 
-/// `target/bundled/Continuo.vst3`.
+/// Where the tests keep the bundles they built: `target/e2e/bundled/`.
+pub fn tested_bundles() -> PathBuf {
+    target_dir().join(PROFILE).join("bundled")
+}
+
+/// The CLAP bundle the tests load.
+pub fn clap_bundle() -> PathBuf {
+    tested_bundles().join("Continuo.clap")
+}
+
+/// The VST3 bundle the tests load.
 pub fn vst3_bundle() -> PathBuf {
-    target_dir().join("bundled").join("Continuo.vst3")
+    tested_bundles().join("Continuo.vst3")
 }
 
 /// The corpus of Bach pieces: `../shared/corpus/bach` beside the workspace.
@@ -78,12 +90,13 @@ pub fn ensure_built() -> PathBuf {
     BUILT.get_or_init(|| {
         if std::env::var_os(BUILT_ENV).is_none() {
             build_bundles();
+            keep_bundles();
         }
     });
     let clap = clap_bundle();
     assert!(
         clap.exists(),
-        "{} is missing after the build; run `bash scripts/e2e.sh`",
+        "{} is missing; run `bash scripts/e2e.sh`, which builds it",
         clap.display()
     );
     clap
@@ -103,4 +116,35 @@ fn build_bundles() {
         status.success(),
         "building the plugin bundles failed ({status}); the build's output is above"
     );
+}
+
+/// Copies the bundles just built out of the bundler's shared folder.
+fn keep_bundles() {
+    let kept = tested_bundles();
+    std::fs::create_dir_all(&kept).expect("making target/e2e/bundled");
+    for name in ["Continuo.clap", "Continuo.vst3"] {
+        copy_tree(&bundler_output().join(name), &kept.join(name));
+    }
+}
+
+/// Copies a file, or a folder and everything in it, replacing what was at `to`.
+fn copy_tree(from: &Path, to: &Path) {
+    if from.is_dir() {
+        if to.exists() {
+            std::fs::remove_dir_all(to)
+                .unwrap_or_else(|error| panic!("removing {}: {error}", to.display()));
+        }
+        std::fs::create_dir_all(to)
+            .unwrap_or_else(|error| panic!("making {}: {error}", to.display()));
+        let entries = std::fs::read_dir(from)
+            .unwrap_or_else(|error| panic!("listing {}: {error}", from.display()));
+        for entry in entries {
+            let entry = entry.unwrap_or_else(|error| panic!("listing {}: {error}", from.display()));
+            copy_tree(&entry.path(), &to.join(entry.file_name()));
+        }
+    } else {
+        std::fs::copy(from, to).unwrap_or_else(|error| {
+            panic!("copying {} to {}: {error}", from.display(), to.display())
+        });
+    }
 }

@@ -59,7 +59,8 @@ pub fn first_measure(path: &Path) -> Vec<CallNote> {
 /// rule: the first bar line after the call's first note where no key is held and none was
 /// struck in the beat before it.
 pub fn call_end_step(call: &[CallNote]) -> u32 {
-    let mut bar_line = STEPS_PER_MEASURE;
+    let first_strike = call.iter().map(|note| note.start_step).min().unwrap_or(0);
+    let mut bar_line = (first_strike / STEPS_PER_MEASURE + 1) * STEPS_PER_MEASURE;
     loop {
         let held = call
             .iter()
@@ -196,5 +197,8 @@ mod tests {
         assert_eq!(call_end_step(&[note(0, 24), note(72, 84)]), 192);
         // A note held over the first bar line does too, even one struck early.
         assert_eq!(call_end_step(&[note(0, 100)]), 192);
+        // A call that begins in measure 1 cannot end before measure 1 does: at step 192 it is
+        // still in its last beat (step 170), so it ends at 288.
+        assert_eq!(call_end_step(&[note(102, 108), note(170, 180)]), 288);
     }
 }

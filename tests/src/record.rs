@@ -36,7 +36,7 @@ pub type PhraseRecord = BTreeMap<i64, RecordedMeasure>;
 /// Reads the last phrase from a saved state. Panics, naming what is missing, when the state
 /// does not hold one.
 pub fn last_phrase(state: &[u8]) -> PhraseRecord {
-    let state: Value = serde_json::from_slice(state).expect("the plugin's state is JSON");
+    let state: Value = serde_json::from_slice(json_of(state)).expect("the plugin's state is JSON");
     let field = state["fields"]["last-phrase"]
         .as_str()
         .expect("the state has a persisted field `last-phrase`");
@@ -59,6 +59,14 @@ pub fn last_phrase(state: &[u8]) -> PhraseRecord {
             (first_measure + index as i64, recorded)
         })
         .collect()
+}
+
+/// nice-plug's CLAP state: the JSON's length as a little-endian u64, then the JSON.
+fn json_of(state: &[u8]) -> &[u8] {
+    match state.split_first_chunk::<8>() {
+        Some((length, json)) if u64::from_le_bytes(*length) == json.len() as u64 => json,
+        _ => state,
+    }
 }
 
 fn notes(list: &Value) -> Vec<MeasureNote> {
@@ -95,7 +103,11 @@ mod tests {
             "params": {"mode": "answer"},
             "fields": {"last-phrase": phrase},
         });
-        let record = last_phrase(state.to_string().as_bytes());
+        let json = state.to_string().into_bytes();
+        let mut framed = (json.len() as u64).to_le_bytes().to_vec();
+        framed.extend_from_slice(&json);
+        assert_eq!(last_phrase(&json), last_phrase(&framed));
+        let record = last_phrase(&framed);
         assert_eq!(record.keys().copied().collect::<Vec<_>>(), vec![3, 4]);
         assert_eq!(
             record[&3].input,

@@ -143,10 +143,19 @@ fn a_jump_back_ends_every_note_and_the_replayed_call_is_answered_again() {
         "no note sounded 40 steps into the answer: the test proves nothing"
     );
 
+    // The first answer up to the jump (notes cut by it end off the grid, checked above), and
+    // the second answer on the new timeline.
     let notes = plugin_notes(&recording);
-    let (first, second): (Vec<PlayedNote>, Vec<PlayedNote>) = notes
-        .into_iter()
-        .partition(|note| note.start_sample < ACTION_TAKES_EFFECT);
+    let first: Vec<PlayedNote> = notes
+        .iter()
+        .filter(|note| note.end_sample < ACTION_TAKES_EFFECT)
+        .copied()
+        .collect();
+    let second: Vec<PlayedNote> = notes
+        .iter()
+        .filter(|note| note.start_sample >= ACTION_TAKES_EFFECT)
+        .copied()
+        .collect();
     on_grid(&first, &session.clock).unwrap_or_else(|error| panic!("first answer: {error}"));
     let second =
         on_grid(&second, &replay_clock).unwrap_or_else(|error| panic!("second answer: {error}"));
