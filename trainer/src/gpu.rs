@@ -10,7 +10,7 @@
 //!    (persistent CD: the same two passes from the persistent chains instead);
 //! 3. `k` Gibbs steps: `visible_sample` draws `v ~ sigmoid(b + W h)` (the product "hidden x
 //!    W'") into the negative rows of `visible_states`, then `hidden_inputs` +
-//!    `hidden_probabilities` give `pk` (and the next `h` but after the last step);
+//!    `hidden_probabilities` give `pk` (and the next `h`, except after the last step);
 //! 4. `weight_update`: `<v0 p0'> - <vk pk'>` (the gradient's outer products) fused with the
 //!    momentum update of `W`; `bias_update` for `b` and for `c`.
 //!
@@ -667,8 +667,12 @@ pub fn for_device(device: Device, cpu: &CpuTrainer) -> anyhow::Result<Option<Gpu
             }
             Ok(Some(trainer))
         }
-        Err(error) if device == Device::Auto => {
+        Err(error @ GpuError::NoAdapter { .. }) if device == Device::Auto => {
             log::info!("{error}; training on the CPU");
+            Ok(None)
+        }
+        Err(error) if device == Device::Auto => {
+            log::warn!("the GPU cannot train this model: {error}; training on the CPU");
             Ok(None)
         }
         Err(error) => Err(error).context("--device gpu"),

@@ -44,6 +44,13 @@ pub const PRODUCT_TILE: u32 = 64;
 /// The depth of one step of a tiled product through workgroup memory (`DEPTH_TILE`).
 pub const PRODUCT_DEPTH_TILE: u32 = 16;
 
+/// A tiled product's workgroup is this many threads square, each computing
+/// `(PRODUCT_TILE / PRODUCT_THREADS_PER_SIDE)^2` = 64 outputs: 16 staged reads for 64
+/// multiply-adds per depth step. (With 16 x 16 threads of 4 x 4 outputs it would be 8 reads
+/// for 16, and by a count of instructions the reads from workgroup memory, not the
+/// arithmetic, would set the pace on an NVIDIA card.)
+pub const PRODUCT_THREADS_PER_SIDE: u32 = 8;
+
 /// Threads per workgroup of the elementwise kernels.
 const ELEMENTWISE_THREADS: u32 = 256;
 
@@ -196,9 +203,21 @@ pub struct TrainingKernels {
     pub bias_update: Kernel,
 }
 
+/// The WGSL constants of `tiled_product.wgsl` that the dispatches are sized with.
+fn product_constants() -> String {
+    format!(
+        "const TILE: u32 = {PRODUCT_TILE}u;\n\
+         const DEPTH_TILE: u32 = {PRODUCT_DEPTH_TILE}u;\n\
+         const THREADS_PER_SIDE: u32 = {PRODUCT_THREADS_PER_SIDE}u;\n"
+    )
+}
+
 impl TrainingKernels {
     pub fn new(device: &wgpu::Device) -> Self {
         use Access::{Read, ReadWrite};
+        let product_constants = product_constants();
+        let tiled_product = [product_constants.as_str(), TILED_PRODUCT].concat();
+        let tiled_product = tiled_product.as_str();
         TrainingKernels {
             expand_batch: Kernel::new(
                 device,
@@ -212,7 +231,7 @@ impl TrainingKernels {
                 &[
                     PASS_SETTINGS,
                     include_str!("shaders/hidden_inputs.wgsl"),
-                    TILED_PRODUCT,
+                    tiled_product,
                 ],
                 &[Read, Read, ReadWrite],
             ),
@@ -233,7 +252,7 @@ impl TrainingKernels {
                     PASS_SETTINGS,
                     COUNTER_RNG,
                     include_str!("shaders/visible_sample.wgsl"),
-                    TILED_PRODUCT,
+                    tiled_product,
                 ],
                 &[Read, Read, Read, ReadWrite],
             ),
@@ -243,7 +262,7 @@ impl TrainingKernels {
                 &[
                     PASS_SETTINGS,
                     include_str!("shaders/weight_update.wgsl"),
-                    TILED_PRODUCT,
+                    tiled_product,
                 ],
                 &[Read, Read, ReadWrite, ReadWrite],
             ),
@@ -357,6 +376,15 @@ mod tests {
             })
             .count();
         assert_eq!(fields, 20);
+    }
+
+    #[test]
+    fn product_constants_tile_evenly() {
+        // Every thread stages the same number of entries and owns a square of outputs.
+        let threads = PRODUCT_THREADS_PER_SIDE * PRODUCT_THREADS_PER_SIDE;
+        assert_eq!(PRODUCT_TILE * PRODUCT_DEPTH_TILE % threads, 0);
+        assert_eq!(PRODUCT_TILE % PRODUCT_THREADS_PER_SIDE, 0);
+        assert!(product_constants().contains("const TILE: u32 = 64u;"));
     }
 
     #[test]

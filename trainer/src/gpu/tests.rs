@@ -42,7 +42,8 @@ fn gpu_twin(cpu: &CpuTrainer) -> GpuTrainer {
 }
 
 /// 12 pitch rows x 2 measures of 16 steps: 384 visible units, long enough that the hidden
-/// inputs are summed in two slices; 20 hidden units, not a multiple of the 64-wide tiles.
+/// inputs are summed in two slices, and 6 tiles of 64 (the tests' hidden units are not
+/// multiples of 64, so that partial tiles are covered too).
 fn small_geometry() -> Geometry {
     Geometry {
         grid: Grid {
@@ -135,8 +136,13 @@ fn wgsl_pcg4d_matches_the_hand_computed_words() {
 
 /// Trains the same model on the same batches on both backends and compares the parameters.
 /// Returns the relative error of W (Frobenius norm of the difference over that of CPU's W).
-fn train_on_both(settings: Hyperparameters, visible_bias: f32, batches: &[Vec<&[u32]>]) -> f64 {
-    let mut rbm = Rbm::xavier(small_geometry(), 20, 5);
+fn train_on_both(
+    settings: Hyperparameters,
+    hidden_units: usize,
+    visible_bias: f32,
+    batches: &[Vec<&[u32]>],
+) -> f64 {
+    let mut rbm = Rbm::xavier(small_geometry(), hidden_units, 5);
     rbm.b.fill(visible_bias);
     let start = rbm.w.clone();
     let mut cpu = CpuTrainer::new(rbm, settings);
@@ -145,7 +151,8 @@ fn train_on_both(settings: Hyperparameters, visible_bias: f32, batches: &[Vec<&[
         cpu.train_batch(batch);
         gpu.train_batch(batch).expect("GPU batch");
     }
-    let mut from_gpu = CpuTrainer::new(Rbm::xavier(small_geometry(), 20, 99), cpu.settings.clone());
+    let stale = Rbm::xavier(small_geometry(), hidden_units, 99);
+    let mut from_gpu = CpuTrainer::new(stale, cpu.settings.clone());
     gpu.write_back(&mut from_gpu).expect("read back");
 
     let relative = |gpu: &Array2<f32>, cpu: &Array2<f32>| frobenius(&(gpu - cpu)) / frobenius(cpu);
@@ -162,7 +169,7 @@ fn train_on_both(settings: Hyperparameters, visible_bias: f32, batches: &[Vec<&[
     assert_eq!(from_gpu.batches_done, cpu.batches_done);
     assert_eq!(from_gpu.persistent_chains, cpu.persistent_chains);
     eprintln!(
-        "CD-{}{}, b = {visible_bias}: W moved {moved:.3e}, CPU/GPU relative error {error:.3e}",
+        "CD-{}{}, {hidden_units} hidden, b = {visible_bias}: W moved {moved:.3e}, CPU/GPU relative error {error:.3e}",
         cpu.settings.cd_steps,
         if cpu.settings.persistent {
             " (persistent)"
@@ -193,18 +200,18 @@ fn cpu_and_gpu_agree_after_several_batches() {
     // CD-1 with reconstructions near half on (zero visible biases: the CPU multiplies them
     // densely) and with sparse ones (biases at -4: the CPU gathers them).
     for visible_bias in [0.0, -4.0] {
-        let error = train_on_both(settings(8, 16), visible_bias, &batches);
+        let error = train_on_both(settings(8, 16), 20, visible_bias, &batches);
         assert!(
             error <= 1e-4,
             "CD-1, b = {visible_bias}: relative error of W {error}"
         );
     }
 
-    // CD-2 with weight decay.
+    // CD-2 with weight decay, and 70 hidden units: two column tiles, the second partial.
     let mut cd2 = settings(3, 16);
     cd2.cd_steps = 2;
     cd2.weight_decay = 0.01;
-    let error = train_on_both(cd2, -2.0, &batches);
+    let error = train_on_both(cd2, 70, -2.0, &batches);
     assert!(error <= 1e-4, "CD-2: relative error of W {error}");
 }
 
@@ -217,7 +224,7 @@ fn cpu_and_gpu_agree_with_persistent_chains() {
     let batches = small_batches(&images);
     let mut persistent = settings(6, 16);
     persistent.persistent = true;
-    let error = train_on_both(persistent, -2.0, &batches);
+    let error = train_on_both(persistent, 20, -2.0, &batches);
     assert!(error <= 1e-4, "PCD: relative error of W {error}");
 }
 

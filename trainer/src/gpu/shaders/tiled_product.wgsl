@@ -7,26 +7,30 @@
 //   threads load consecutive addresses;
 // - `finish(row, column, slice, sum)`: the epilogue, called once per output in range.
 //
-// Each workgroup of 16 x 16 threads computes a TILE x TILE block of the output, each thread a
-// 4 x 4 set of it (rows `local.y + 16 i`, columns `local.x + 16 j`), stepping through the depth
-// DEPTH_TILE at a time: stage a TILE x DEPTH_TILE block of A and a DEPTH_TILE x TILE block of B
-// in workgroup memory, then accumulate from there. Workgroup layer `z` sums only the depth
-// slice `z` (see `PassSettings::slices`).
+// Each workgroup computes a TILE x TILE block of the output, each of its THREADS_PER_SIDE^2
+// threads an OUTPUTS_PER_SIDE^2 set of it (rows `local.y + THREADS_PER_SIDE * i`, columns
+// `local.x + THREADS_PER_SIDE * j`: neighbouring threads read neighbouring tile entries, which
+// spreads them over the memory banks), stepping through the depth DEPTH_TILE at a time: stage
+// a TILE x DEPTH_TILE block of A and a DEPTH_TILE x TILE block of B in workgroup memory, then
+// accumulate from there. Each step a thread reads 2 x OUTPUTS_PER_SIDE staged values for
+// OUTPUTS_PER_SIDE^2 multiply-adds, so that workgroup memory keeps up with the arithmetic.
+// Workgroup layer `z` sums only the depth slice `z` (see `PassSettings::slices`).
+//
+// TILE, DEPTH_TILE and THREADS_PER_SIDE come from the Rust side (`kernels::PRODUCT_*`), which
+// sizes the dispatches with them.
 
-const TILE: u32 = 64u;
-const DEPTH_TILE: u32 = 16u;
-const THREADS_PER_SIDE: u32 = 16u;
-const THREADS: u32 = 256u;
-const OUTPUTS_PER_SIDE: u32 = 4u;
+const OUTPUTS_PER_SIDE: u32 = TILE / THREADS_PER_SIDE;
+const THREADS: u32 = THREADS_PER_SIDE * THREADS_PER_SIDE;
+const STAGED_PER_THREAD: u32 = TILE * DEPTH_TILE / THREADS;
 // One float of padding per tile row, so that threads storing down a column of a tile hit
 // different memory banks.
-const PADDED_TILE: u32 = 65u;
+const PADDED_TILE: u32 = TILE + 1u;
 
 // a_tile[k][row] and b_tile[k][column] of the current depth step.
 var<workgroup> a_tile: array<array<f32, PADDED_TILE>, DEPTH_TILE>;
 var<workgroup> b_tile: array<array<f32, PADDED_TILE>, DEPTH_TILE>;
 
-@compute @workgroup_size(16, 16, 1)
+@compute @workgroup_size(THREADS_PER_SIDE, THREADS_PER_SIDE, 1)
 fn main(
     @builtin(workgroup_id) group: vec3<u32>,
     @builtin(local_invocation_id) local: vec3<u32>,
@@ -39,8 +43,8 @@ fn main(
 
     var sums: array<array<f32, OUTPUTS_PER_SIDE>, OUTPUTS_PER_SIDE>;
     for (var k0 = depth_start; k0 < depth_end; k0 += DEPTH_TILE) {
-        // Stage this depth step's blocks of A and B, four entries of each per thread.
-        for (var i = 0u; i < 4u; i++) {
+        // Stage this depth step's blocks of A and B.
+        for (var i = 0u; i < STAGED_PER_THREAD; i++) {
             let entry = thread + i * THREADS;
             var tile_row = entry % TILE;
             var a_k = entry / TILE;
@@ -70,7 +74,7 @@ fn main(
         }
         workgroupBarrier();
 
-        // Accumulate the 4 x 4 outputs of this thread over the staged depth.
+        // Accumulate this thread's outputs over the staged depth.
         for (var k = 0u; k < DEPTH_TILE; k++) {
             var a: array<f32, OUTPUTS_PER_SIDE>;
             var b: array<f32, OUTPUTS_PER_SIDE>;
