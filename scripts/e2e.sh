@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # End-to-end tests: the built plugin in real hosts.
 #
-#   1. Builds the bundles (target/bundled/Continuo.clap and .vst3) and the standalone program in
-#      the `e2e` profile: the release profile with debug assertions on, and nice-plug's
-#      assert_process_allocs, so that any allocation on the audio thread aborts the host.
+#   1. Builds the bundles (Continuo.clap and .vst3, kept in target/e2e/bundled) and the
+#      standalone program in the `e2e` profile: the release profile with debug assertions on,
+#      and nice-plug's assert_process_allocs, so that any allocation on the audio thread aborts
+#      the host.
 #   2. CLAP: the continuo-tests crate loads Continuo.clap with a clack-host host.
 #   3. VST3: Spotify's pedalboard (in a virtual environment under target/) renders Continuo.vst3.
 #   4. Standalone: `--backend dummy` runs headless and must exit cleanly on SIGINT and SIGTERM.
@@ -34,6 +35,10 @@ if ! cargo xtask bundle continuo-plugin --profile e2e --features assert_process_
     echo "FAILED: bundle build; nothing else can run"
     exit 1
 fi
+# The bundler's folder is shared with release builds: keep this build's bundles apart at once.
+bundles=target/e2e/bundled
+rm -rf "$bundles" && mkdir -p "$bundles"
+cp -r target/bundled/Continuo.clap target/bundled/Continuo.vst3 "$bundles/"
 echo "built in $((SECONDS - started)) s"
 
 step "CLAP: clack-host drives Continuo.clap"
@@ -42,9 +47,13 @@ clap_started=$SECONDS
 if ! CONTINUO_E2E_BUILT=1 cargo test -p continuo-tests 2>&1 | tee "$logs/clap.log"; then
     fail "CLAP tests"
 fi
-# nice-plug reports failed debug assertions in the plugin as warnings, not panics.
-if grep -q "Debug assertion failed" "$logs/clap.log"; then
-    grep "Debug assertion failed" "$logs/clap.log" | sort | uniq -c
+# nice-plug reports failed debug assertions in the plugin as warnings, not panics. The state
+# tests feed the plugin broken state on purpose, and its complaints about that are expected.
+unexpected_assertions() {
+    grep "Debug assertion failed" "$1" | grep -v -i "deserializ"
+}
+if unexpected_assertions "$logs/clap.log" >/dev/null; then
+    unexpected_assertions "$logs/clap.log" | sort | uniq -c
     fail "the plugin failed debug assertions under the CLAP host"
 fi
 echo "CLAP tests took $((SECONDS - clap_started)) s"
@@ -58,11 +67,11 @@ if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -c "import pedalboard, nu
         || fail "creating the Python environment for pedalboard (python3-venv and PyPI needed)"
 fi
 if [ -x "$venv/bin/python" ]; then
-    if ! "$venv/bin/python" tests/vst3/answer_audio.py target/bundled/Continuo.vst3 \
+    if ! "$venv/bin/python" tests/vst3/answer_audio.py "$bundles/Continuo.vst3" \
             ../shared/corpus/bach/bwv772-invention01.mid 2>&1 | tee "$logs/vst3.log"; then
         fail "VST3 tests"
     fi
-    if grep -q "Debug assertion failed" "$logs/vst3.log"; then
+    if unexpected_assertions "$logs/vst3.log" >/dev/null; then
         fail "the plugin failed debug assertions under pedalboard"
     fi
 fi

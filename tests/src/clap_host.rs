@@ -18,6 +18,7 @@ use clack_host::events::event_types::ParamValueEvent;
 use clack_host::events::io::EventBuffer;
 use clack_host::prelude::*;
 
+use crate::bundle;
 use crate::quiet;
 use crate::session::{self, AudioLayout, Recording, Script};
 
@@ -293,7 +294,7 @@ impl ContinuoClap {
     }
 }
 
-/// The ID of the one plugin in the bundle's factory.
+/// The ID of the one plugin in the bundle's factory, which must be Continuo's.
 fn only_plugin_id(entry: &PluginEntry, path: &Path) -> CString {
     let factory = entry
         .get_plugin_factory()
@@ -302,10 +303,11 @@ fn only_plugin_id(entry: &PluginEntry, path: &Path) -> CString {
         .plugin_descriptors()
         .filter_map(|descriptor| descriptor.id().map(CString::from))
         .collect();
+    let expected = CString::new(bundle::CLAP_ID).expect("the ID holds no NUL");
     assert_eq!(
-        ids.len(),
-        1,
-        "{} should hold one plugin, holds {ids:?}",
+        ids,
+        vec![expected],
+        "{} should hold Continuo alone (its ID is saved in projects and must not change)",
         path.display()
     );
     ids.into_iter().next().expect("one plugin")

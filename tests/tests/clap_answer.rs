@@ -315,3 +315,20 @@ fn a_composer_that_is_not_ready_skips_measures_and_never_plays_late() {
         ANSWER_MEASURES
     );
 }
+
+/// Blocks of 240 samples at 48 kHz and 120 BPM (0.24 of a grid step) divide the lead-in of
+/// 12,000 samples and the measure of 96,000, so every bar line of the plugin's own clock falls
+/// on a block start: the answer's at 12,000 + 192,000 = 204,000, block 850. A measure composed
+/// before its bar line must play even when its block starts exactly there, as with a host that
+/// renders a beat at a time (pedalboard). Adding up 0.24 per block does not give 192 exactly in
+/// floating point (it gives 192.0000000000012), so a clock that sums block lengths finds itself
+/// just past the bar line.
+#[test]
+fn answers_on_its_own_clock_when_blocks_start_on_the_bar_lines() {
+    answers_in_full(setup(
+        48_000.0,
+        BlockSizes::Fixed(240),
+        120.0,
+        HostClock::Absent,
+    ));
+}

@@ -39,6 +39,7 @@ SAMPLES_PER_BEAT = int(SAMPLES_PER_STEP * STEPS_PER_BEAT)  # 24,000
 LEAD_IN_SAMPLES = SAMPLES_PER_BEAT  # silence before the first note
 ANSWER_MEASURES = 2
 SEED = 1234
+SEED_MAX = 99_999
 # The strongest spectral peaks of a measure that must be answer notes.
 STRONGEST_PEAKS = 3
 # Peaks weaker than this, relative to the strongest, are not counted as "strongest".
@@ -158,13 +159,10 @@ def render(plugin, events, length_samples):
     bar line of the plugin's clock."""
     chunks = []
     waits = []
+    bar_lines = [sample_of_step(m * STEPS_PER_MEASURE) for m in range(1, 64)]
     for chunk_start in range(0, length_samples, SAMPLES_PER_BEAT):
         chunk_end = min(chunk_start + SAMPLES_PER_BEAT, length_samples)
-        steps_in = (chunk_end - LEAD_IN_SAMPLES) / SAMPLES_PER_STEP
-        reaches_bar_line = chunk_start >= LEAD_IN_SAMPLES and (
-            (chunk_start - LEAD_IN_SAMPLES) % (SAMPLES_PER_BEAT * 4) == 0
-        )
-        if reaches_bar_line and steps_in > 0:
+        if any(chunk_start <= bar_line < chunk_end for bar_line in bar_lines):
             waits.append(wait_until_quiet())
         messages = [
             (data, (sample - chunk_start) / SAMPLE_RATE_HZ)
@@ -301,8 +299,9 @@ def main(bundle, piece):
     plugin = pedalboard.load_plugin(bundle)
     check("pedalboard loads Continuo.vst3 as an instrument", plugin.is_instrument)
     set_parameter(plugin, "preview_voice", True)
-    set_parameter(plugin, "length", ANSWER_MEASURES)
-    set_parameter(plugin, "seed", SEED)
+    set_parameter(plugin, "length_measures", ANSWER_MEASURES)
+    # pedalboard lists only 1,001 of the seed's 100,000 values by name: set it normalised.
+    plugin.parameters["seed"].raw_value = SEED / SEED_MAX
 
     call = first_measure(piece)
     answer_start_step = call_end_step(call)
