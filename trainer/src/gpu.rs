@@ -23,6 +23,7 @@ pub mod bench;
 mod buffers;
 pub mod device;
 mod kernels;
+pub mod profile;
 
 use anyhow::Context;
 use ndarray::{Array1, Array2};
@@ -36,6 +37,7 @@ use crate::train::Device;
 use buffers::{BatchBuffers, ParameterBuffers, Shape};
 use device::{AdapterPolicy, AdapterSummary, Gpu};
 use kernels::{PassSettings, TrainingKernels};
+use profile::{PassRecord, PassTimer};
 
 /// What can go wrong on the GPU side; each says what to do about it.
 #[derive(Debug, thiserror::Error)]
@@ -100,6 +102,8 @@ pub struct GpuTrainer {
     /// The latest submission, waited for before the next-but-one is recorded, so that at most
     /// two batches are queued ahead of the GPU.
     in_flight: Option<wgpu::SubmissionIndex>,
+    /// The timestamp queries of [`GpuTrainer::profile_batch`], made on its first call.
+    timer: Option<PassTimer>,
 }
 
 /// The bind groups of every pass, made once: a pass binds the same buffers every batch.
@@ -127,6 +131,10 @@ enum VisibleSource {
 struct Recording {
     encoder: wgpu::CommandEncoder,
     settings: Vec<PassSettings>,
+    /// Where each pass writes its start and end times, when the batch is profiled.
+    timestamps: Option<wgpu::QuerySet>,
+    /// The passes so far, for the profile.
+    passes: Vec<PassRecord>,
 }
 
 impl GpuTrainer {
@@ -180,6 +188,7 @@ impl GpuTrainer {
             batches_done: cpu.batches_done,
             persistent_chain_count: 0,
             in_flight: None,
+            timer: None,
         };
         trainer.upload_persistent_chains(&cpu.persistent_chains);
         Ok(trainer)
@@ -194,9 +203,75 @@ impl GpuTrainer {
     /// [`CpuTrainer::train_batch`]. Returns once the batch is queued; the GPU may still be
     /// working on it (see [`GpuTrainer::finish`]).
     pub fn train_batch(&mut self, batch: &[&[u32]]) -> Result<(), GpuError> {
+        let Some(recording) = self.record_batch(batch, None)? else {
+            return Ok(());
+        };
+
+        // Submit, keeping at most two batches queued ahead of the GPU.
+        let submitted = self.submit(recording);
+        if let Some(previous) = self.in_flight.replace(submitted) {
+            self.wait_for(Some(previous))?;
+        }
+        Ok(())
+    }
+
+    /// [`GpuTrainer::train_batch`], timing each pass of the batch and waiting for it: the
+    /// kernels' times are added to `totals`. `false` (and nothing trained) when the adapter
+    /// has no timestamp queries or the batch has too many passes to time.
+    pub fn profile_batch(
+        &mut self,
+        batch: &[&[u32]],
+        totals: &mut Vec<profile::KernelTime>,
+    ) -> Result<bool, GpuError> {
+        if self.timer.is_none() {
+            self.timer = PassTimer::new(&self.gpu.device, &self.gpu.queue);
+        }
+        let passes = dispatches_per_batch(self.settings.cd_steps);
+        let Some(query_set) = self
+            .timer
+            .as_ref()
+            .filter(|timer| timer.fits(passes))
+            .map(|timer| timer.query_set.clone())
+        else {
+            return Ok(false);
+        };
+        let Some(mut recording) = self.record_batch(batch, Some(query_set))? else {
+            return Ok(true);
+        };
+        let passes = recording.passes.clone();
+        if let Some(timer) = &self.timer {
+            let queries = 2 * passes.len() as u32;
+            recording
+                .encoder
+                .resolve_query_set(&timer.query_set, 0..queries, &timer.resolved, 0);
+        }
+        self.submit(recording);
+        self.finish()?;
+
+        if let Some(timer) = &self.timer {
+            let ticks = profile::read_ticks(
+                &self.gpu.device,
+                &self.gpu.queue,
+                timer,
+                passes.len(),
+                &self.gpu.adapter.name,
+            )?;
+            profile::accumulate(totals, &passes, &timer.pass_seconds(&ticks));
+        }
+        Ok(true)
+    }
+
+    /// Records the passes of one CD-k batch (the module's steps 1 to 4) after queueing the
+    /// upload of its on-cells; `None` for an empty batch. With `timestamps`, every pass
+    /// writes its start and end there.
+    fn record_batch(
+        &mut self,
+        batch: &[&[u32]],
+        timestamps: Option<wgpu::QuerySet>,
+    ) -> Result<Option<Recording>, GpuError> {
         let images = batch.len();
         if images == 0 {
-            return Ok(());
+            return Ok(None);
         }
         if images > self.shape.batch_capacity as usize {
             return Err(GpuError::BatchTooLarge {
@@ -215,7 +290,7 @@ impl GpuTrainer {
         self.gpu
             .queue
             .write_buffer(&self.batch.on_cells, 0, bytemuck::cast_slice(&on_cells));
-        let mut recording = Recording::new(&self.gpu.device);
+        let mut recording = Recording::new(&self.gpu.device, timestamps);
 
         // Step 1: the data rows of the visible states.
         let data_bytes = 4 * u64::from(images * self.shape.visible_units);
@@ -242,8 +317,8 @@ impl GpuTrainer {
             self.record_chain_start(&mut recording, images, draw(0));
         }
 
-        // Step 3, negative phase: k Gibbs steps, v ~ p(v | h), then p(h | v) (and h ~ p(h | v)
-        // but after the last step).
+        // Step 3, negative phase: k Gibbs steps, v ~ p(v | h), then p(h | v) (and h ~ p(h | v),
+        // except after the last step).
         let reconstruction = VisibleSource::States {
             first_row: negative_row,
         };
@@ -271,19 +346,18 @@ impl GpuTrainer {
 
         // Step 4: the update of W, b and c.
         self.record_update(&mut recording, images);
+        self.batches_done += 1;
+        Ok(Some(recording))
+    }
 
-        // Submit, keeping at most two batches queued ahead of the GPU.
+    /// Writes the settings of a recorded batch's passes and submits it.
+    fn submit(&self, recording: Recording) -> wgpu::SubmissionIndex {
         self.gpu.queue.write_buffer(
             &self.settings_buffer,
             0,
             &kernels::settings_slots(&recording.settings),
         );
-        let submitted = self.gpu.queue.submit([recording.encoder.finish()]);
-        if let Some(previous) = self.in_flight.replace(submitted) {
-            self.wait_for(Some(previous))?;
-        }
-        self.batches_done += 1;
-        Ok(())
+        self.gpu.queue.submit([recording.encoder.finish()])
     }
 
     /// Waits until the GPU has trained every batch queued so far.
@@ -615,12 +689,14 @@ fn dispatches_per_batch(cd_steps: usize) -> usize {
 }
 
 impl Recording {
-    fn new(device: &wgpu::Device) -> Self {
+    fn new(device: &wgpu::Device, timestamps: Option<wgpu::QuerySet>) -> Self {
         Recording {
             encoder: device.create_command_encoder(&wgpu::CommandEncoderDescriptor {
                 label: Some("CD-k batch"),
             }),
             settings: Vec::new(),
+            timestamps,
+            passes: Vec::new(),
         }
     }
 
@@ -632,13 +708,31 @@ impl Recording {
         settings: PassSettings,
         workgroups: [u32; 3],
     ) {
-        let offset = (self.settings.len() as u64 * kernels::SETTINGS_SLOT_BYTES) as u32;
+        let index = self.settings.len() as u32;
+        let offset = (u64::from(index) * kernels::SETTINGS_SLOT_BYTES) as u32;
         self.settings.push(settings);
+        let flops = if kernel.product {
+            2.0 * f64::from(settings.rows) * f64::from(settings.columns) * f64::from(settings.depth)
+        } else {
+            0.0
+        };
+        self.passes.push(PassRecord {
+            kernel: kernel.name,
+            flops,
+        });
+        let timestamp_writes =
+            self.timestamps
+                .as_ref()
+                .map(|query_set| wgpu::ComputePassTimestampWrites {
+                    query_set,
+                    beginning_of_pass_write_index: Some(2 * index),
+                    end_of_pass_write_index: Some(2 * index + 1),
+                });
         let mut pass = self
             .encoder
             .begin_compute_pass(&wgpu::ComputePassDescriptor {
                 label: Some(kernel.name),
-                timestamp_writes: None,
+                timestamp_writes,
             });
         pass.set_pipeline(&kernel.pipeline);
         pass.set_bind_group(0, bind_group, &[offset]);

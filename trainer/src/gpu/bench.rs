@@ -9,6 +9,7 @@ use continuo_model::Rbm;
 
 use super::device::{AdapterSummary, Gpu};
 use super::kernels::{self, PassSettings};
+use super::profile::KernelTime;
 use super::{for_device, GpuError};
 use crate::cpu::CpuTrainer;
 use crate::train::Device;
@@ -22,6 +23,9 @@ const FMA_FLOPS_PER_ITERATION: f64 = 8.0 * 4.0 * 2.0;
 /// The most workgroups of one fp32 measurement (then its loops grow longer instead).
 const FMA_MAX_WORKGROUPS: u32 = 16_384;
 
+/// Batches timed pass by pass after the throughput run.
+const PROFILED_BATCHES: usize = 5;
+
 /// What the GPU did in the benchmark.
 pub struct GpuTiming {
     pub adapter: AdapterSummary,
@@ -29,20 +33,55 @@ pub struct GpuTiming {
     pub seconds: f64,
     /// The adapter's fp32 rate by chains of fused multiply-adds, GFLOP/s.
     pub fma_gflops: f64,
+    /// Each kernel's GPU time over [`GpuTiming::profiled_batches`] batches; empty without
+    /// timestamp queries.
+    pub kernel_times: Vec<KernelTime>,
+    pub profiled_batches: usize,
 }
 
 impl GpuTiming {
     /// The lines the benchmark prints under its table: the adapter, its fp32 rate, and the
     /// share of it the training step reaches (the goal on a real card: at least half).
     pub fn summary(&self, step_gflops: f64, cpu_seconds: f64) -> String {
-        format!(
-            "GPU: {}\n  fp32 rate measured here (FMA chains): {:.1} GFLOP/s; the training step \
-             reaches {:.0}% of it; {:.1}x the sparse CPU trainer (all threads)",
-            self.adapter,
-            self.fma_gflops,
-            100.0 * step_gflops / self.fma_gflops,
-            cpu_seconds / self.seconds,
-        )
+        let mut lines = vec![
+            format!("GPU: {}", self.adapter),
+            format!(
+                "  fp32 rate measured here (FMA chains): {:.1} GFLOP/s; the training step \
+                 reaches {:.1}% of it; {:.2}x the sparse CPU trainer (all threads)",
+                self.fma_gflops,
+                100.0 * step_gflops / self.fma_gflops,
+                cpu_seconds / self.seconds,
+            ),
+        ];
+        if self.kernel_times.is_empty() {
+            lines.push("  (no timestamp queries on this adapter: no per-pass profile)".into());
+            return lines.join("\n");
+        }
+        let batches = self.profiled_batches.max(1) as f64;
+        let total: f64 = self.kernel_times.iter().map(|kernel| kernel.seconds).sum();
+        lines.push(format!(
+            "  per batch, by timestamp queries over {} batches: {:.3} ms on the GPU",
+            self.profiled_batches,
+            1e3 * total / batches
+        ));
+        for kernel in &self.kernel_times {
+            let mut line = format!(
+                "    {:<22} {:>3} passes {:>9.3} ms {:>5.1}%",
+                kernel.kernel,
+                kernel.passes / self.profiled_batches.max(1),
+                1e3 * kernel.seconds / batches,
+                100.0 * kernel.seconds / total.max(f64::MIN_POSITIVE),
+            );
+            if kernel.flops > 0.0 && kernel.seconds > 0.0 {
+                let gflops = kernel.flops / kernel.seconds / 1e9;
+                line.push_str(&format!(
+                    " {gflops:>9.1} GFLOP/s, {:.1}% of the fp32 rate",
+                    100.0 * gflops / self.fma_gflops
+                ));
+            }
+            lines.push(line);
+        }
+        lines.join("\n")
     }
 }
 
@@ -73,10 +112,22 @@ pub fn time_training(
     let seconds = started.elapsed().as_secs_f64();
 
     let fma_gflops = fma_rate(&trainer.gpu)?;
+
+    // Where the time goes: a few batches more, each pass timed on the GPU.
+    let mut kernel_times = Vec::new();
+    let mut profiled_batches = 0;
+    for batch in batches.iter().take(PROFILED_BATCHES) {
+        if !trainer.profile_batch(batch, &mut kernel_times)? {
+            break;
+        }
+        profiled_batches += 1;
+    }
     Ok(Some(GpuTiming {
         adapter: trainer.gpu.adapter.clone(),
         seconds,
         fma_gflops,
+        kernel_times,
+        profiled_batches,
     }))
 }
 

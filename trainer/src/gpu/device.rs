@@ -137,7 +137,8 @@ pub fn open(
     )?;
     let (device, queue) = pollster::block_on(adapter.request_device(&wgpu::DeviceDescriptor {
         label: Some("continuo trainer"),
-        required_features: wgpu::Features::empty(),
+        // Timestamp queries, where there are any, for the benchmark's per-pass profile.
+        required_features: adapter.features() & wgpu::Features::TIMESTAMP_QUERY,
         required_limits: limits,
         experimental_features: wgpu::ExperimentalFeatures::disabled(),
         memory_hints: wgpu::MemoryHints::Performance,

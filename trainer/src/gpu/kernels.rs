@@ -82,6 +82,9 @@ pub struct Kernel {
     pub layout: wgpu::BindGroupLayout,
     /// The label of the pipeline and of its passes, as graphics debuggers show them.
     pub name: &'static str,
+    /// Whether the kernel is a tiled matrix product (`PassSettings::rows` x `columns` over
+    /// `depth`), whose FLOPs the profile counts.
+    pub product: bool,
 }
 
 impl Kernel {
@@ -149,6 +152,15 @@ impl Kernel {
             pipeline,
             layout,
             name,
+            product: false,
+        }
+    }
+
+    /// Marks a kernel built on `tiled_product.wgsl`.
+    fn tiled_product(self) -> Self {
+        Kernel {
+            product: true,
+            ..self
         }
     }
 
@@ -234,7 +246,8 @@ impl TrainingKernels {
                     tiled_product,
                 ],
                 &[Read, Read, ReadWrite],
-            ),
+            )
+            .tiled_product(),
             hidden_probabilities: Kernel::new(
                 device,
                 "hidden probabilities",
@@ -255,7 +268,8 @@ impl TrainingKernels {
                     tiled_product,
                 ],
                 &[Read, Read, Read, ReadWrite],
-            ),
+            )
+            .tiled_product(),
             weight_update: Kernel::new(
                 device,
                 "weight update",
@@ -265,7 +279,8 @@ impl TrainingKernels {
                     tiled_product,
                 ],
                 &[Read, Read, ReadWrite, ReadWrite],
-            ),
+            )
+            .tiled_product(),
             bias_update: Kernel::new(
                 device,
                 "bias update",
