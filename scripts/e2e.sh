@@ -44,7 +44,7 @@ echo "built in $((SECONDS - started)) s"
 step "CLAP: clack-host drives Continuo.clap"
 clap_started=$SECONDS
 # The bundles were just built: the tests need not ask Cargo again.
-if ! CONTINUO_E2E_BUILT=1 cargo test -p continuo-tests 2>&1 | tee "$logs/clap.log"; then
+if ! CONTINUO_E2E_BUILT=1 cargo test -p continuo-tests --no-fail-fast 2>&1 | tee "$logs/clap.log"; then
     fail "CLAP tests"
 fi
 # nice-plug reports failed debug assertions in the plugin as warnings, not panics. The state

@@ -235,9 +235,10 @@ impl ContinuoClap {
             .map_err(|error| error.to_string())
     }
 
-    /// Activates the plugin for `script`, plays it on an audio thread, and deactivates it.
-    /// Sessions of all instances in the process take turns, so that the composer of one is
-    /// never waited for behind the rendering of another.
+    /// Activates the plugin for `script`, plays it on an audio thread, deactivates it, and
+    /// waits until its background threads are done (so that its saved state holds the whole
+    /// session). Sessions of all instances in the process take turns, so that the composer of
+    /// one is never waited for behind the rendering of another.
     pub fn play(&mut self, script: &Script) -> Recording {
         static ONE_SESSION_AT_A_TIME: Mutex<()> = Mutex::new(());
         // A session that panicked poisons the lock; the next one can still run.
@@ -271,13 +272,13 @@ impl ContinuoClap {
             audio_thread.join().expect("the audio thread panicked")
         });
         self.instance.deactivate(stopped);
-        self.answer_callbacks();
+        self.settle();
         recording
     }
 
     /// Waits until the plugin's background threads are idle (the recorder has caught up with
-    /// the last session), answering its main-thread requests meanwhile.
-    pub fn settle(&mut self) {
+    /// the session), answering its main-thread requests before and after.
+    fn settle(&mut self) {
         self.answer_callbacks();
         quiet::wait_until_quiet(&[quiet::current_thread_id()], Duration::from_secs(30));
         self.answer_callbacks();

@@ -52,7 +52,6 @@ fn play_call(setup: Setup) -> AnswerReport {
 
     check_pass_through(&session, &recording);
     let (report, answer) = check_answer_notes(&session, &recording, setup);
-    plugin.settle();
     let record = last_phrase(&plugin.save_state());
     check_record(&session, &record, &answer, setup);
     eprintln!(
