@@ -30,8 +30,11 @@ pub use crate::train_bench::{bench, BenchTrainArgs};
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Device {
     Cpu,
+    /// The best GPU adapter there is, a software one (Mesa's lavapipe) included with a
+    /// warning that it is slow; fails, listing what it found, without any.
     Gpu,
-    /// The GPU when there is a GPU backend and a GPU, else the CPU.
+    /// A hardware GPU when there is one (said in the log), else the CPU; never a software
+    /// adapter.
     Auto,
 }
 

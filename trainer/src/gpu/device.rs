@@ -157,6 +157,10 @@ pub fn open(
 
 /// wgpu's default limits with the buffer limits raised to the adapter's, or the error naming
 /// the buffer that exceeds them.
+// NOTE: A buffer above the adapter's binding limit is refused, not split across bindings:
+//       W (13,824 x P floats) fits a 2 GiB limit up to P = 38,836, a 1 GiB one (some
+//       integrated GPUs) up to P = 19,418 and a 256 MiB one (older Metal devices) up to
+//       P = 4,854. A larger model trains with --device cpu.
 pub fn required_limits(
     adapter_limits: &wgpu::Limits,
     largest_buffer: &'static str,
