@@ -42,12 +42,15 @@ use profile::{PassRecord, PassTimer};
 /// What can go wrong on the GPU side; each says what to do about it.
 #[derive(Debug, thiserror::Error)]
 pub enum GpuError {
+    /// No adapter the policy accepts; `--device auto` then trains on the CPU.
     #[error("{}", no_adapter_message(*hardware_only, found))]
     NoAdapter {
+        /// `--device auto`'s policy, which refuses software adapters.
         hardware_only: bool,
         /// Every adapter found, described, so that the user sees what was there.
         found: Vec<String>,
     },
+    /// A buffer the model needs exceeds what the adapter can bind.
     #[error(
         "{what} take {bytes} bytes, more than {adapter} can bind as one buffer ({limit} \
          bytes); use fewer hidden units or a smaller batch, or --device cpu"
@@ -58,8 +61,10 @@ pub enum GpuError {
         limit: u64,
         adapter: String,
     },
+    /// The working buffers are sized for the run's batch size at the start.
     #[error("a batch of {images} images is larger than the {capacity} the GPU trainer holds")]
     BatchTooLarge { images: usize, capacity: usize },
+    /// The device failed: no device, out of memory, lost, or a readback that never came.
     #[error("{adapter}: {message}")]
     Device { adapter: String, message: String },
 }
@@ -84,16 +89,22 @@ fn no_adapter_message(hardware_only: bool, found: &[String]) -> String {
 
 /// A CD-k trainer whose model lives on a GPU; the GPU twin of [`CpuTrainer`].
 pub struct GpuTrainer {
+    /// The device and queue everything runs on, and the adapter's description for the log.
     gpu: Gpu,
+    /// The compiled passes of a CD-k step.
     kernels: TrainingKernels,
+    /// The model and its momentum: uploaded once, read back at the end of each epoch.
     parameters: ParameterBuffers,
+    /// The working space every batch rewrites.
     batch: BatchBuffers,
     bind_groups: BindGroups,
     /// One slot of [`PassSettings`] per dispatch of a batch.
     settings_buffer: wgpu::Buffer,
+    /// The model's and the batch's sizes, which the buffers and dispatches were made for.
     shape: Shape,
     /// The depth of each slice of the hidden inputs (see `kernels::depth_slices`).
     hidden_slice_depth: u32,
+    /// Learning rate, momentum, decay, CD steps, persistence and seed, as the CPU trainer's.
     settings: Hyperparameters,
     /// Batches trained since the run began: the `draw` key of the random numbers, as on the CPU.
     pub batches_done: u64,
@@ -107,9 +118,12 @@ pub struct GpuTrainer {
 }
 
 /// The bind groups of every pass, made once: a pass binds the same buffers every batch.
+/// `hidden_inputs` has two, one per source of visible states; `bias_update` two, one for `b`
+/// and one for `c`.
 struct BindGroups {
     expand_batch: wgpu::BindGroup,
     hidden_inputs_from_states: wgpu::BindGroup,
+    /// Only with persistent CD.
     hidden_inputs_from_chains: Option<wgpu::BindGroup>,
     hidden_probabilities: wgpu::BindGroup,
     visible_sample: wgpu::BindGroup,
