@@ -8,6 +8,7 @@ packages=(
     libasound2-dev libjack-jackd2-dev  # the plugin's standalone program (ALSA and JACK)
     jackd2                         # JACK's dummy driver, to feed the standalone MIDI in tests
     python3-venv                   # the VST3 test hosts the plugin in Spotify's pedalboard
+    mesa-vulkan-drivers            # a software Vulkan driver, so the GPU trainer's tests run on CPU
 )
 
 missing=()
