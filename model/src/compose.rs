@@ -202,7 +202,10 @@ impl Composer {
                 horizon: PAPER_ONES_PER_MEASURE,
             },
         };
+        // A model of zero measures has no free region; the clamp keeps the range empty.
+        let image_units = self.geometry.visible_units();
         let free = self.geometry.measure_units(context_measures);
+        let free = free.start.min(image_units)..free.end.min(image_units);
         let result = self.engine.run(&self.context_on, free, stopping, seed);
         Continuation {
             measure: roll_of_units(grid, grid.steps_per_measure(), result.chosen),

@@ -50,12 +50,14 @@ impl DirectComposer {
     }
 
     /// Algorithm 2: `ones` steps on the last measure of the image with the measures before it
-    /// fixed to `context` (the cells of those measures, in the flattening order).
+    /// fixed to `context` (the cells of those measures, in the flattening order; missing cells
+    /// are off, extra ones ignored).
     pub fn continue_image(&self, context: &[bool], ones: usize, seed: u64) -> DirectRun {
         let geometry = self.params.geometry();
-        let free = geometry.measure_units(geometry.measures - 1);
+        let free = geometry.measure_units(geometry.measures.saturating_sub(1));
         let mut visible = vec![false; self.params.visible_units()];
-        visible[..free.start].copy_from_slice(&context[..free.start]);
+        let fixed = context.len().min(free.start);
+        visible[..fixed].copy_from_slice(&context[..fixed]);
         self.run(visible, free, ones, seed)
     }
 

@@ -24,6 +24,17 @@
 //!
 //! All sums are integers on the quantised model, so they equal the direct reference's
 //! ([`crate::direct`]) bit for bit, and with the same seed both make the same choices.
+//!
+//! # Speed
+//!
+//! The work of a step is about `(hidden flips) x (free units)` for `z`, plus `(free flips) x
+//! (hidden units)` for `a`, plus a pass over the free region to select. With a trained model of
+//! 512 hidden units about 10 hidden units flip per step, and a 500-step continuation takes a few
+//! milliseconds (`continuo bench compose`; figures in docs/benchmarks.md).
+//!
+//! NOTE: An untrained or barely trained model, whose hidden probabilities sit near one half,
+//!   flips about half its hidden units at every step; a continuation then costs ten times more
+//!   (50-70 ms at P = 512), still far inside a measure but beyond the plugin's 10 ms budget.
 
 use std::ops::Range;
 

@@ -330,3 +330,9 @@ fn densities_parse_from_text() {
     assert_eq!(Density::PAPER_IMAGE, Density::Ones(1000));
     assert_eq!(Density::PAPER_MEASURE, Density::Ones(500));
 }
+
+#[test]
+fn a_composer_can_move_to_a_worker_thread() {
+    fn is_send_and_sync<T: Send + Sync>() {}
+    is_send_and_sync::<Composer>();
+}
