@@ -78,6 +78,43 @@ impl BlockTime {
         let start = self.start_steps?;
         Some(((step as f64 - start) / self.steps_per_sample).round() as i64)
     }
+
+    /// Whether step `step` is still to come: its sample is this block's first or later. (A
+    /// position computed a hair past a bar line that falls on the block start still counts the
+    /// bar line as to come, as the scheduler will play it at sample 0.)
+    pub fn is_ahead(&self, step: i64) -> bool {
+        self.sample_of(step).is_some_and(|sample| sample >= 0)
+    }
+}
+
+/// The free clock's position, kept as a count of samples at one tempo since a fixed point, so
+/// that a long run at a steady tempo lands exactly on its bar lines (adding up each block's share
+/// of a step would drift in floating point).
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct FreeRun {
+    /// Position where the current tempo began (or the clock was anchored).
+    start_steps: f64,
+    /// Samples since then.
+    samples: u64,
+    steps_per_sample: f64,
+}
+
+impl FreeRun {
+    fn position(&self) -> f64 {
+        self.start_steps + self.samples as f64 * self.steps_per_sample
+    }
+
+    /// The same position, counted on from here at another tempo.
+    fn at_tempo(self, steps_per_sample: f64) -> FreeRun {
+        if steps_per_sample == self.steps_per_sample {
+            return self;
+        }
+        FreeRun {
+            start_steps: self.position(),
+            samples: 0,
+            steps_per_sample,
+        }
+    }
 }
 
 /// Turns host transports into [`BlockTime`]s and runs the free clock.
@@ -90,7 +127,7 @@ pub struct Clock {
     /// The origin's offset from the song start in beats, on the host clock.
     origin_beats: f64,
     /// Free clock: position of the next block's first sample; `None` while waiting for a note.
-    free_next_steps: Option<f64>,
+    free_next_steps: Option<FreeRun>,
     /// The time of the block being processed.
     current: BlockTime,
 }
@@ -166,8 +203,11 @@ impl Clock {
             None => {
                 // Leaving the host clock (the transport stopped) breaks the timeline.
                 let discontinuity = self.expected_host_beats.take().is_some();
+                self.free_next_steps = self
+                    .free_next_steps
+                    .map(|run| run.at_tempo(steps_per_sample));
                 BlockTime {
-                    start_steps: self.free_next_steps,
+                    start_steps: self.free_next_steps.map(|run| run.position()),
                     steps_per_sample,
                     tempo_bpm,
                     source: if self.free_next_steps.is_some() {
@@ -187,10 +227,15 @@ impl Clock {
     /// line of measure 0. Does nothing on the host clock.
     pub fn anchor_free(&mut self, offset_samples: u32) -> BlockTime {
         if self.current.source != ClockSource::Host {
-            let start = -(offset_samples as f64) * self.current.steps_per_sample;
+            let steps_per_sample = self.current.steps_per_sample;
+            let start = -(offset_samples as f64) * steps_per_sample;
             self.current.start_steps = Some(start);
             self.current.source = ClockSource::Free;
-            self.free_next_steps = Some(start);
+            self.free_next_steps = Some(FreeRun {
+                start_steps: start,
+                samples: 0,
+                steps_per_sample,
+            });
         }
         self.current
     }
@@ -207,8 +252,8 @@ impl Clock {
 
     /// Moves the free clock past the block just processed.
     pub fn end_block(&mut self, len_samples: usize) {
-        if let Some(next) = self.free_next_steps.as_mut() {
-            *next += len_samples as f64 * self.current.steps_per_sample;
+        if let Some(run) = self.free_next_steps.as_mut() {
+            run.samples += len_samples as u64;
         }
     }
 }

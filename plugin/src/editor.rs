@@ -171,24 +171,29 @@ impl ContinuoEditor {
     fn controls(&mut self, ui: &mut egui::Ui, setter: &ParamSetter) {
         let params = self.shared.params.clone();
         egui::ScrollArea::vertical().show(ui, |ui| {
-            labelled(ui, "Mode", &params.mode, setter);
-            labelled(ui, "Density", &params.density, setter);
-            labelled(ui, "Ones per measure (Fixed)", &params.ones, setter);
-            labelled(ui, "Length", &params.length, setter);
-            labelled(ui, "Seed (0: new each time)", &params.seed, setter);
-            labelled(ui, "Velocity mode", &params.velocity_mode, setter);
-            labelled(ui, "Velocity", &params.velocity, setter);
-            labelled(ui, "Output channel", &params.channel, setter);
-            labelled(ui, "Pass-through", &params.pass_through, setter);
-            labelled(ui, "Preview voice", &params.preview, setter);
-            labelled(ui, "Follow margin", &params.follow_margin, setter);
-            ui.small("Notes struck inside the margin are not heard by the model.");
-            labelled(ui, "Tempo without host", &params.fallback_tempo, setter);
-            labelled(ui, "Bypass", &params.bypass, setter);
-            ui.add_space(8.0);
-            if ui.button("Export phrase as MIDI...").clicked() {
-                self.export_phrase();
-            }
+            egui::Grid::new("parameters")
+                .num_columns(2)
+                .spacing([8.0, 6.0])
+                .show(ui, |ui| {
+                    row(ui, "Mode", &params.mode, setter);
+                    row(ui, "Density", &params.density, setter);
+                    row(ui, "Ones (Fixed)", &params.ones, setter);
+                    row(ui, "Length", &params.length, setter);
+                    row(ui, "Seed", &params.seed, setter);
+                    row(ui, "Velocity mode", &params.velocity_mode, setter);
+                    row(ui, "Velocity", &params.velocity, setter);
+                    row(ui, "Output channel", &params.channel, setter);
+                    row(ui, "Pass-through", &params.pass_through, setter);
+                    row(ui, "Preview voice", &params.preview, setter);
+                    row(ui, "Follow margin", &params.follow_margin, setter);
+                    row(ui, "Tempo w/o host", &params.fallback_tempo, setter);
+                    row(ui, "Bypass", &params.bypass, setter);
+                });
+            ui.add_space(6.0);
+            ui.small(
+                "Seed 0 draws a new seed for every phrase. In Follow mode, notes struck inside \
+                 the margin before a bar line are not heard by the model for that measure.",
+            );
         });
     }
 
@@ -238,7 +243,7 @@ impl ContinuoEditor {
     }
 
     /// The phrase: the player's notes and the plugin's in two colours, bar lines, playhead.
-    fn piano_roll(&self, ui: &mut egui::Ui, phrase: &Phrase) {
+    fn piano_roll(&mut self, ui: &mut egui::Ui, phrase: &Phrase) {
         let size = Vec2::new(
             ui.available_width(),
             (ui.available_height() - 40.0).max(120.0),
@@ -330,6 +335,10 @@ impl ContinuoEditor {
             ui.colored_label(PLAYER_COLOUR, "You");
             ui.colored_label(PLUGIN_COLOUR, "Continuo");
             ui.colored_label(SKIPPED_COLOUR, "Continuo, skipped (too late)");
+            ui.separator();
+            if ui.button("Export phrase as MIDI...").clicked() {
+                self.export_phrase();
+            }
         });
     }
 
@@ -412,10 +421,11 @@ impl ContinuoEditor {
     }
 }
 
-/// A parameter slider under its name.
-fn labelled<P: Param>(ui: &mut egui::Ui, name: &str, param: &P, setter: &ParamSetter) {
+/// A row of the parameter grid: the name, then the slider with its value.
+fn row<P: Param>(ui: &mut egui::Ui, name: &str, param: &P, setter: &ParamSetter) {
     ui.label(name);
-    ui.add(ParamSlider::for_param(param, setter).with_width(180.0));
+    ui.add(ParamSlider::for_param(param, setter).with_width(90.0));
+    ui.end_row();
 }
 
 /// Loads a model in the background; on success the project remembers its path.

@@ -380,7 +380,13 @@ impl Engine {
     ) {
         if self.next_step.is_none() {
             if let Some(start) = self.clock.current().start_steps {
-                self.next_step = Some(start.ceil() as i64);
+                // The first step whose sample is in this block.
+                let time = *self.clock.current();
+                let mut first = start.floor() as i64;
+                while !time.is_ahead(first) {
+                    first += 1;
+                }
+                self.next_step = Some(first);
             }
         }
         self.take_results(settings, out);
@@ -392,28 +398,30 @@ impl Engine {
                 self.clock.anchor_free(offset);
                 self.next_step = Some(0);
             }
-            if let Some(pos_steps) = self.clock.current().steps_at(offset) {
-                self.run_steps_through(pos_steps, settings, out);
-            }
+            // Grid steps at the event's sample come first: a strike on a bar line belongs to
+            // the measure that line begins.
+            self.run_steps_before(offset as i64 + 1, settings, out);
             let time = *self.clock.current();
             self.scheduler
                 .emit_until(&time, offset, settings.channel, out);
             self.handle_input(event, offset, settings, out);
         }
 
-        if let Some(end_steps) = self.clock.current().steps_at(len_samples as u32) {
-            // Steps exactly at the next block's first sample belong to the next block.
-            self.run_steps_through(end_steps - 1e-9, settings, out);
-        }
+        self.run_steps_before(len_samples as i64, settings, out);
         let time = *self.clock.current();
         self.scheduler
             .emit_until(&time, len_samples as u32, settings.channel, out);
     }
 
-    /// Runs the logic of every grid step up to and including `pos_steps`.
-    fn run_steps_through(&mut self, pos_steps: f64, settings: &Settings, out: &mut EventBuffer) {
+    /// Runs the logic of every grid step that falls before sample `until_samples` of the block
+    /// (a step falls on the sample nearest to it, as the scheduler places notes).
+    fn run_steps_before(&mut self, until_samples: i64, settings: &Settings, out: &mut EventBuffer) {
         while let Some(step) = self.next_step {
-            if step as f64 > pos_steps {
+            let time = self.clock.current();
+            if time
+                .sample_of(step)
+                .is_none_or(|sample| sample >= until_samples)
+            {
                 break;
             }
             self.next_step = Some(step + 1);

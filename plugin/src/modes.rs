@@ -273,10 +273,16 @@ impl Engine {
         let Some(now_steps) = self.clock.current().start_steps else {
             return;
         };
-        let current_measure = measure_of(now_steps.floor() as i64);
+        let time = *self.clock.current();
+        // The measure whose bar line is the first still to come.
+        let mut next_bar = measure_of(now_steps.floor() as i64);
+        while !time.is_ahead(bar_line(next_bar)) {
+            next_bar += 1;
+        }
+        let current_measure = next_bar - 1;
         let first = match entry.target {
             Target::Measure(measure) => measure,
-            Target::OnArrival => measure_of(now_steps.ceil() as i64 - 1) + 1,
+            Target::OnArrival => next_bar,
         };
         let (answer_start, end) = match (settings.mode, self.phase) {
             (Mode::Answer, Phase::Pending { start, end, .. })
@@ -290,7 +296,7 @@ impl Engine {
         for index in 0..count {
             let measure = first + index;
             if measure < end {
-                self.place_measure(measure, result, index as usize, now_steps, settings);
+                self.place_measure(measure, result, index as usize, settings);
             }
         }
         self.own_measure = Some(*result.last_measure());
@@ -324,12 +330,11 @@ impl Engine {
         measure: i64,
         result: &ComposeResult,
         index: usize,
-        now_steps: f64,
         settings: &Settings,
     ) {
         let cells = result.measures[index];
         let velocity = self.output_velocity(settings);
-        let on_time = bar_line(measure) as f64 >= now_steps
+        let on_time = self.clock.current().is_ahead(bar_line(measure))
             && self
                 .last_scheduled_measure
                 .is_none_or(|last| measure > last);

@@ -876,3 +876,50 @@ fn the_allocation_guard_is_armed() {
         "an allocation under the guard went through"
     );
 }
+
+/// Blocks of 240 samples (0.24 of a step) put every bar line on a block start; summing 0.24 per
+/// block drifts off the exact bar line in floating point. A measure that arrives in the very
+/// block starting on its bar line is still on time and plays from that block's first sample.
+#[test]
+fn a_measure_arriving_on_its_bar_line_block_plays_whatever_the_rounding() {
+    for transport in [
+        Transport::Stopped {
+            tempo_bpm: Some(120.0),
+        },
+        Transport::Playing,
+    ] {
+        let lead_in = match transport {
+            Transport::Playing => 0,
+            Transport::Stopped { .. } => 12_000,
+        };
+        let mut rig = Rig::new(answer_settings(), transport);
+        let call = [press(lead_in, 60), release(lead_in + 24 * STEP, 60)];
+        let mut count = 0;
+        let mut held: Vec<ComposeResult> = Vec::new();
+        while rig.now < lead_in + 3 * MEASURE + 240 {
+            // Each result is delivered just before the block that starts on its bar line.
+            let bar_line = lead_in + (count as i64 - held.len() as i64 + 1) * MEASURE;
+            if rig.now == bar_line && !held.is_empty() {
+                rig.worker.results.try_send(held.remove(0)).unwrap();
+            }
+            let before = rig.requests.len();
+            rig.block(240, &call);
+            for (_, request) in rig.requests[before..].iter() {
+                held.push(two_answers(request, &mut count).unwrap());
+            }
+        }
+        let expected: Vec<Timed> = expected_two_answers()
+            .into_iter()
+            .map(|e| Timed {
+                sample: e.sample + lead_in,
+                ..e
+            })
+            .collect();
+        let skipped = rig
+            .status
+            .skipped_measures
+            .load(std::sync::atomic::Ordering::Relaxed);
+        assert_eq!(skipped, 0, "{transport:?}");
+        assert_eq!(rig.own_output(&[60]), expected, "{transport:?}");
+    }
+}
