@@ -291,7 +291,7 @@ fn read_phrase(args: &ContinueArgs, grid: Grid) -> anyhow::Result<Phrase> {
     let (notes, left_out) = notes_before(&score.notes, end_step);
     if left_out > 0 {
         log::info!(
-            "{left_out} notes after bar {} of {} are left out",
+            "notes after bar {} of {} left out: {left_out}",
             last_bar.number,
             path.display()
         );
@@ -310,8 +310,8 @@ fn read_phrase(args: &ContinueArgs, grid: Grid) -> anyhow::Result<Phrase> {
         .count();
     if moved > 0 {
         log::warn!(
-            "{moved} notes of {} lie outside MIDI {}-{}; the model hears them moved by octaves \
-             into range",
+            "notes of {} outside MIDI {}-{}: {moved}; the model hears them moved by octaves into \
+             range",
             path.display(),
             grid.lowest_pitch,
             grid.highest_pitch()
