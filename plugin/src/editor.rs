@@ -98,7 +98,7 @@ impl NiceEguiApp for ContinuoEditor {
 
         egui::Panel::top("model").show(ui, |ui| self.model_bar(ui));
         egui::Panel::left("controls")
-            .exact_size(300.0)
+            .exact_size(320.0)
             .show(ui, |ui| self.controls(ui, &setter));
         egui::CentralPanel::default().show(ui, |ui| {
             self.status_line(ui);
