@@ -702,3 +702,97 @@ fn median(values: &mut [f64]) -> f64 {
     values.sort_by(f64::total_cmp);
     values[values.len() / 2]
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use continuo_model::midi_out::roll_to_midi;
+    use continuo_model::weights::{ModelCard, Precision};
+
+    fn note(pitch: u8, start_step: usize, end_step: usize) -> Note {
+        Note {
+            start_step,
+            end_step,
+            pitch,
+            velocity: 70,
+        }
+    }
+
+    #[test]
+    fn notes_past_the_join_are_cut_or_left_out() {
+        let notes = [note(60, 0, 50), note(62, 90, 120), note(64, 96, 100)];
+        let (kept, left_out) = notes_before(&notes, 96);
+        assert_eq!(kept, vec![note(60, 0, 50), note(62, 90, 96)]);
+        assert_eq!(left_out, 1);
+    }
+
+    #[test]
+    fn the_energy_csv_has_a_line_per_step_of_every_run() {
+        let csv = energy_csv(&[vec![0.0, -1.5], vec![2.25]]);
+        assert_eq!(
+            csv,
+            "run,step,ones,energy\n0,0,0,0\n0,1,1,-1.5\n1,0,0,2.25\n"
+        );
+    }
+
+    #[test]
+    fn the_fixed_measure_is_right_aligned_and_padded_with_silence() {
+        let geometry = Geometry::PAPER;
+        let (short, _) = PianoRoll::from_notes(geometry.grid, 10, &[note(24, 0, 1)]);
+        let cells = context_cells(geometry, &short);
+        assert_eq!(cells.len(), 6_912);
+        // Step 0 of the short roll lands on step 86 of the measure, row 0.
+        assert_eq!(cells.iter().position(|&on| on), Some(86 * 72));
+        assert_eq!(bar_lines(geometry.grid, 10, 300), vec![10, 106, 202, 298]);
+    }
+
+    #[test]
+    fn continue_writes_the_phrase_then_the_answer_at_the_phrases_tempo() {
+        let dir = std::env::temp_dir().join(format!("continuo-continue-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temporary folder");
+        let model_path = dir.join("model.safetensors");
+        let rbm = Rbm::xavier(Geometry::PAPER, 8, 3);
+        let card = ModelCard::untrained("test", Geometry::PAPER, 8);
+        weights::save(&model_path, &rbm, &card, Precision::F32).expect("model written");
+
+        // Two whole measures and a bit of a third at 90 BPM: the answer follows bar 2.
+        let (phrase, _) = PianoRoll::from_notes(
+            Grid::PAPER,
+            220,
+            &[note(60, 0, 96), note(67, 96, 192), note(72, 200, 210)],
+        );
+        let phrase_path = dir.join("phrase.mid");
+        let export = MidiExport {
+            tempo_bpm: 90.0,
+            ..MidiExport::default()
+        };
+        std::fs::write(&phrase_path, roll_to_midi(&phrase, &export)).expect("phrase written");
+
+        let out = dir.join("out.mid");
+        run_continue(ContinueArgs {
+            input: phrase_path,
+            measures: 2,
+            out: out.clone(),
+            from_bar: None,
+            pickup: Some(0.0),
+            png: None,
+            ones: Some(40),
+            density: None,
+            seed: 7,
+            model: Some(model_path),
+            scale: 2,
+        })
+        .expect("continue runs");
+
+        let score = read_midi_file(&out, Grid::PAPER).expect("the output reads back");
+        // MIDI stores whole microseconds per quarter note.
+        assert!((score.tempo_bpm - 90.0).abs() < 1e-3);
+        let (roll, _) = score.roll(Grid::PAPER);
+        assert_eq!(roll.window(0, 192), phrase.window(0, 192));
+        // The note after the last whole bar is left out; each answer measure has 40 cells.
+        assert_eq!(roll.measure(2).ones(), 40);
+        assert_eq!(roll.measure(3).ones(), 40);
+        assert!(score.end_step <= 4 * 96);
+        std::fs::remove_dir_all(&dir).ok();
+    }
+}
