@@ -4,6 +4,7 @@
 //!
 //! Nothing here touches audio or a GPU, so the trainer, the plugin and the tests share it.
 
+pub mod bundled;
 pub mod compose;
 pub mod dataset;
 pub mod direct;
