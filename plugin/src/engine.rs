@@ -198,6 +198,8 @@ pub(crate) enum Target {
 pub(crate) struct InFlight {
     pub id: u32,
     pub target: Target,
+    /// The measure in which it was asked for, to give up on it eventually.
+    pub asked_in: i64,
 }
 
 /// Requests in flight at most: one a measure is the most any mode makes.
@@ -501,7 +503,14 @@ impl Engine {
             self.count_skipped(1);
             return false;
         }
-        self.in_flight[slot] = Some(InFlight { id, target });
+        let asked_in = self
+            .next_step
+            .map_or(0, |step| crate::capture::measure_of(step - 1));
+        self.in_flight[slot] = Some(InFlight {
+            id,
+            target,
+            asked_in,
+        });
         true
     }
 

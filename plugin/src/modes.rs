@@ -248,6 +248,17 @@ impl Engine {
     /// Compose mode, at a bar line: starts a composition if none is running and the transport
     /// is.
     fn compose_start(&mut self, measure: i64, settings: &Settings) {
+        let chain_broken = self.phase == Phase::Composing
+            && self.in_flight.iter().all(Option::is_none)
+            && self
+                .scheduler
+                .last_step()
+                .is_none_or(|step| step <= bar_line(measure));
+        if chain_broken {
+            // A request was lost (the composer's queue was full, or it never answered): start
+            // over rather than stay silent.
+            self.phase = Phase::Idle;
+        }
         if self.phase != Phase::Idle
             || self.clock.current().source != crate::clock::ClockSource::Host
         {
@@ -394,10 +405,12 @@ impl Engine {
     fn give_up_old_requests(&mut self, measure: i64) {
         for entry in self.in_flight.iter_mut() {
             if let Some(flight) = entry {
-                if let Target::Measure(target) = flight.target {
-                    if measure >= target + GIVE_UP_MEASURES {
-                        *entry = None;
-                    }
+                let deadline = match flight.target {
+                    Target::Measure(target) => target,
+                    Target::OnArrival => flight.asked_in,
+                };
+                if measure >= deadline + GIVE_UP_MEASURES {
+                    *entry = None;
                 }
             }
         }

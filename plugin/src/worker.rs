@@ -26,8 +26,13 @@ use crate::messages::{ComposeRequest, ComposeResult, DensityChoice, Job, RecordE
 use crate::model::{LoadedModel, ModelShelf};
 use crate::phrase::{notes_of, Phrase, Voice};
 
-/// How often an idle composer looks for work.
+/// How often the composer looks for work while requests are coming in.
 const COMPOSER_POLL: Duration = Duration::from_millis(2);
+/// How often it looks after a second without any: an idle plugin should cost next to nothing,
+/// and 20 ms is still a tenth of the shortest beat the tempo parameter allows.
+const COMPOSER_IDLE_POLL: Duration = Duration::from_millis(20);
+/// Polls without work after which the composer polls at the idle rate.
+const COMPOSER_IDLE_AFTER_POLLS: u32 = 500;
 /// How often the recorder looks for events (the editor redraws at about 60 Hz).
 const RECORDER_POLL: Duration = Duration::from_millis(10);
 /// How long a request waits for a model to be loaded before it is dropped.
@@ -92,11 +97,20 @@ fn compose_loop(
 ) {
     // The composer of the current model, rebuilt when the shelf's generation changes.
     let mut composer: Option<(u64, Composer)> = None;
+    let mut idle_polls = 0u32;
     while !stop.load(Ordering::Acquire) {
         let request = match requests.try_recv() {
-            Ok(request) => request,
+            Ok(request) => {
+                idle_polls = 0;
+                request
+            }
             Err(TryRecvError::Empty) => {
-                std::thread::sleep(COMPOSER_POLL);
+                idle_polls = idle_polls.saturating_add(1);
+                std::thread::sleep(if idle_polls < COMPOSER_IDLE_AFTER_POLLS {
+                    COMPOSER_POLL
+                } else {
+                    COMPOSER_IDLE_POLL
+                });
                 continue;
             }
             Err(TryRecvError::Disconnected) => return,

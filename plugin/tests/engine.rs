@@ -923,3 +923,23 @@ fn a_measure_arriving_on_its_bar_line_block_plays_whatever_the_rounding() {
         assert_eq!(rig.own_output(&[60]), expected, "{transport:?}");
     }
 }
+
+#[test]
+fn compose_starts_over_when_the_composer_loses_a_request() {
+    let settings = Settings {
+        mode: Mode::Compose,
+        ..Settings::default()
+    };
+    let mut rig = Rig::new(settings, Transport::Playing);
+    // The composer never answers: the request for measure 1 is given up after 8 measures.
+    rig.run(10 * MEASURE + 1, || 512, &[], |_| None);
+    let composes = rig
+        .requests
+        .iter()
+        .filter(|(_, request)| request.job == Job::Compose)
+        .count();
+    assert_eq!(
+        composes, 2,
+        "asked at measure 0, again once the first was given up"
+    );
+}
