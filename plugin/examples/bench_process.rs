@@ -1,6 +1,8 @@
 //! How long the audio thread's work takes: `Engine::process` for blocks of several sizes while
 //! an answer plays (a composer made of plain code replies at once with dense measures), as time
-//! per block and as a fraction of the block's own duration (the real-time budget).
+//! per block and as a fraction of the block's own duration (the real-time budget). Then how long
+//! the composer thread takes for one measure with the built-in model, against the beat it has
+//! (Answer mode sends the call when the last beat of its measure begins).
 //!
 //! `cargo run -p continuo-plugin --release --example bench_process`
 
@@ -10,8 +12,9 @@ use std::time::Instant;
 use continuo_plugin::cells::MeasureCells;
 use continuo_plugin::clock::HostTime;
 use continuo_plugin::engine::{Engine, EngineStatus, InputEvent, Settings};
-use continuo_plugin::messages::{self, ComposeResult};
+use continuo_plugin::messages::{self, ComposeRequest, ComposeResult, DensityChoice, Job};
 use continuo_plugin::scheduler::{EventBuffer, NoteKind};
+use continuo_plugin::worker;
 
 const SAMPLE_RATE_HZ: f64 = 48_000.0;
 /// Seconds of music per run: eight measures at 120 bpm.
@@ -25,6 +28,60 @@ fn main() {
         println!(
             "{block:5}  {ns_per_block:8.0}  {:10.4}%  {events:10}",
             100.0 * ns_per_block / block_ns
+        );
+    }
+    composer_times();
+}
+
+/// Times Algorithm 2 (density Auto and 264 ones) and Algorithm 1 on the built-in model.
+fn composer_times() {
+    let (rbm, card) = continuo_model::bundled::default_model().expect("the built-in model loads");
+    let mut composer = continuo_model::compose::Composer::new(&rbm);
+    let mut previous = MeasureCells::EMPTY;
+    for (step, row) in [(0, 36), (12, 40), (24, 43), (36, 48), (60, 47)] {
+        for offset in 0..10 {
+            previous.set(step + offset, row);
+        }
+    }
+    println!();
+    println!(
+        "composer, {} ({} hidden units)",
+        card.name, card.hidden_units
+    );
+    let jobs = [
+        (
+            "Algorithm 2, density auto",
+            Job::Continue { previous },
+            DensityChoice::Auto,
+        ),
+        (
+            "Algorithm 2, 264 ones",
+            Job::Continue { previous },
+            DensityChoice::Ones(264),
+        ),
+        (
+            "Algorithm 1, density auto",
+            Job::Compose,
+            DensityChoice::Auto,
+        ),
+    ];
+    for (name, job, density) in jobs {
+        let runs = 5;
+        let start = Instant::now();
+        for seed in 0..runs {
+            let request = ComposeRequest {
+                id: 1,
+                job,
+                density,
+                seed,
+            };
+            std::hint::black_box(worker::compose(&mut composer, &request));
+        }
+        let ms = start.elapsed().as_secs_f64() * 1000.0 / runs as f64;
+        // A beat at 120 bpm lasts 500 ms.
+        println!(
+            "{name:28} {ms:8.1} ms/measure  ({:.1}% of a beat at 120 bpm)",
+            ms / 5.0
         );
     }
 }

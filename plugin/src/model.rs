@@ -214,20 +214,9 @@ fn check_fits_the_plugin(card: &ModelCard) -> Result<(), String> {
     Ok(())
 }
 
-/// The model built into the plugin.
-///
-/// NOTE: Placeholder until the trained Bach model (`continuo_model::bundled`) lands: an
-///       untrained model of random weights, named so in the editor. Its music is noise.
+/// The Bach model built into the plugin (decoded from the bytes compiled in).
 fn built_in_model() -> Result<(Rbm, ModelCard), String> {
-    const HIDDEN_UNITS: usize = 64;
-    let geometry = continuo_model::Geometry::PAPER;
-    let rbm = Rbm::xavier(geometry, HIDDEN_UNITS, 1);
-    let card = ModelCard::untrained(
-        "PLACEHOLDER (untrained random weights)",
-        geometry,
-        HIDDEN_UNITS,
-    );
-    Ok((rbm, card))
+    continuo_model::bundled::default_model().map_err(|error| error.to_string())
 }
 
 #[cfg(test)]
