@@ -3,7 +3,7 @@
 //!
 //! It reads the phrase record and the engine's atomics and never touches the audio thread. File
 //! dialogs are rfd's: through the desktop portal on Linux (no GTK needed; when no portal is
-//! running the dialog does not open, and the path field below the model line does the job).
+//! running the dialog does not open, and the path fields next to the buttons do the job).
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex, RwLock};
@@ -50,6 +50,8 @@ pub struct ContinuoEditor {
     gui: Option<GuiContext>,
     /// The path typed into the model field.
     typed_path: String,
+    /// The path typed into the export field (for systems where no file dialog opens).
+    export_path: String,
     /// The outcome of the last export or load, shown under the buttons.
     message: Arc<Mutex<Option<(String, bool)>>>,
 }
@@ -64,6 +66,7 @@ pub fn create(
         shared,
         gui: None,
         typed_path: String::new(),
+        export_path: String::new(),
         message: Arc::new(Mutex::new(None)),
     };
     create_egui_editor(state, RepaintNotifier::new(), settings, app)
@@ -337,7 +340,12 @@ impl ContinuoEditor {
             ui.colored_label(SKIPPED_COLOUR, "Continuo, skipped (too late)");
             ui.separator();
             if ui.button("Export phrase as MIDI...").clicked() {
-                self.export_phrase();
+                self.export_phrase(None);
+            }
+            ui.label("or to:");
+            ui.add(egui::TextEdit::singleline(&mut self.export_path).desired_width(160.0));
+            if ui.button("Export").clicked() && !self.export_path.trim().is_empty() {
+                self.export_phrase(Some(PathBuf::from(self.export_path.trim())));
             }
         });
     }
@@ -389,7 +397,8 @@ impl ContinuoEditor {
         );
     }
 
-    fn export_phrase(&self) {
+    /// Writes the phrase to `path`, or to a file chosen in a dialog.
+    fn export_phrase(&self, path: Option<PathBuf>) {
         let phrase = self
             .shared
             .params
@@ -398,6 +407,23 @@ impl ContinuoEditor {
             .map(|phrase| phrase.clone())
             .unwrap_or_default();
         let message = self.message.clone();
+        let write = move |path: PathBuf| {
+            let outcome = std::fs::write(&path, phrase.to_midi());
+            let text = match outcome {
+                Ok(()) => (format!("Wrote {}", path.display()), true),
+                Err(error) => (
+                    format!("Could not write {}: {error}", path.display()),
+                    false,
+                ),
+            };
+            if let Ok(mut message) = message.lock() {
+                *message = Some(text);
+            }
+        };
+        if let Some(path) = path {
+            write(path);
+            return;
+        }
         run_dialog(move || {
             let picked = rfd::FileDialog::new()
                 .set_title("Export the phrase as MIDI")
@@ -405,17 +431,7 @@ impl ContinuoEditor {
                 .add_filter("MIDI file", &["mid"])
                 .save_file();
             if let Some(path) = picked {
-                let outcome = std::fs::write(&path, phrase.to_midi());
-                let text = match outcome {
-                    Ok(()) => (format!("Wrote {}", path.display()), true),
-                    Err(error) => (
-                        format!("Could not write {}: {error}", path.display()),
-                        false,
-                    ),
-                };
-                if let Ok(mut message) = message.lock() {
-                    *message = Some(text);
-                }
+                write(path);
             }
         });
     }
