@@ -454,9 +454,8 @@ impl DatasetOptions {
     /// boundary, so `bwv814-allemande.mid`, `bach/bwv814-allemande.mid` and
     /// `corpus/bach/bwv814-allemande.mid` all match `bach/bwv814-allemande.mid`.
     pub fn stated_pickup(&self, file: &str) -> Option<(&str, usize)> {
-        let ends_with_path = |long: &str, short: &str| {
-            long == short || long.ends_with(&format!("/{short}"))
-        };
+        let ends_with_path =
+            |long: &str, short: &str| long == short || long.ends_with(&format!("/{short}"));
         self.pickups
             .iter()
             .find(|(key, _)| {
