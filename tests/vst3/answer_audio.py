@@ -325,9 +325,9 @@ def main(bundle, piece):
         check(f"measure {measure} sounds", rms > SILENCE_RMS, f"RMS {rms:.4f}")
         strongest = strongest_pitches(span)
         expected = played.get(measure, set())
-        # NOTE: The check is only as sharp as the answer is sparse. With the untrained
-        #       placeholder model an answer measure holds nearly all 72 pitches, so any peak
-        #       in C1-B6 passes; with a trained model (a few pitches a measure) it bites.
+        # NOTE: The check is only as sharp as the answer is sparse: an answer measure that
+        #       held most of the 72 pitches would let almost any peak pass. The built-in
+        #       model's measures hold a handful of pitches, so here it bites.
         check(
             f"measure {measure}'s strongest pitches are answer notes",
             bool(strongest) and set(strongest) <= expected,

@@ -97,10 +97,11 @@ pub struct ContinueArgs {
 
 #[derive(clap::Args)]
 pub struct BenchComposeArgs {
-    /// A weight file to measure; the default is an untrained model of --hidden units.
+    /// A weight file to measure; the default is the built-in model.
     #[arg(long, conflicts_with = "hidden")]
     pub model: Option<PathBuf>,
-    /// Hidden units of the untrained (Xavier) model measured when no --model is given.
+    /// Measure an untrained (Xavier) model of this many hidden units instead: the slowest case
+    /// for the engine.
     #[arg(long)]
     pub hidden: Option<usize>,
     /// Continuations timed with the fast engine.
@@ -231,12 +232,11 @@ struct LoadedModel {
 /// The model of `--model FILE`, or the bundled default. Errors name the file and the problem.
 fn load_model(path: Option<&Path>) -> anyhow::Result<LoadedModel> {
     let Some(path) = path else {
-        // NOTE: Until the default model is trained and bundled with the model crate, every
-        //   command that composes needs --model.
-        bail!(
-            "no model given: pass --model FILE, a weight file written by `continuo train` (no \
-             default model is bundled in this build yet)"
-        );
+        let (rbm, card) = continuo_model::bundled::default_model()?;
+        return Ok(LoadedModel {
+            rbm,
+            name: format!("the built-in model ({})", card.name),
+        });
     };
     let (rbm, card) = weights::load(path)?;
     if rbm.geometry.measures == 0 || rbm.geometry.grid.steps_per_measure() == 0 {
@@ -518,13 +518,12 @@ pub fn bench(args: BenchComposeArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The model of `--model`, or an untrained Xavier model of the paper's shape.
+/// The model of `--model`, an untrained Xavier model of `--hidden` units, or the built-in one.
 fn bench_model(args: &BenchComposeArgs) -> anyhow::Result<(Rbm, String)> {
-    if let Some(path) = &args.model {
-        let model = load_model(Some(path))?;
+    let Some(hidden) = args.hidden else {
+        let model = load_model(args.model.as_deref())?;
         return Ok((model.rbm, model.name));
-    }
-    let hidden = args.hidden.unwrap_or(512);
+    };
     if hidden == 0 {
         bail!("--hidden must be at least 1");
     }
