@@ -9,11 +9,14 @@ pub enum BenchCommand {
     Train(crate::train::BenchTrainArgs),
     /// One continuation (Algorithm 2): the fast engine against the direct dense steps.
     Compose(crate::compose::BenchComposeArgs),
+    /// One CD epoch on MNIST for each of several hidden sizes (the paper's Fig. A.1).
+    Mnist(crate::analysis::mnist_timing::BenchMnistArgs),
 }
 
 pub fn run(command: BenchCommand) -> anyhow::Result<()> {
     match command {
         BenchCommand::Train(args) => crate::train::bench(args),
         BenchCommand::Compose(args) => crate::compose::bench(args),
+        BenchCommand::Mnist(args) => crate::analysis::mnist_timing::run(args),
     }
 }

@@ -1,5 +1,6 @@
 //! `continuo`: the offline command line of Continuo.
 
+mod analysis;
 mod bench;
 mod checkpoint;
 mod compose;
@@ -37,6 +38,16 @@ enum Command {
     Compose(compose::ComposeArgs),
     /// Continue a MIDI phrase measure by measure (Algorithm 2).
     Continue(compose::ContinueArgs),
+    /// Feed images to the visible units and compare them with their reconstructions.
+    Reconstruct(analysis::reconstruct::ReconstructArgs),
+    /// The energy and free energy of music, digits and noise (the paper's Table I).
+    Energy(analysis::energy::EnergyArgs),
+    /// Algorithm 1's image and energy along its steps (the paper's Fig. 6 and 7).
+    Dynamics(analysis::dynamics::DynamicsArgs),
+    /// How far transposing moves the hidden activations, with t-SNE plots (Fig. 9).
+    Transposition(analysis::transposition::TranspositionArgs),
+    /// The held-out log-likelihood by annealed importance sampling.
+    Ais(analysis::ais::AisArgs),
     /// Measure speed against a direct implementation in the same run.
     #[command(subcommand)]
     Bench(bench::BenchCommand),
@@ -50,6 +61,11 @@ fn main() -> anyhow::Result<()> {
         Command::Train(args) => train::run(args),
         Command::Compose(args) => compose::run_compose(args),
         Command::Continue(args) => compose::run_continue(args),
+        Command::Reconstruct(args) => analysis::reconstruct::run(args),
+        Command::Energy(args) => analysis::energy::run(args),
+        Command::Dynamics(args) => analysis::dynamics::run(args),
+        Command::Transposition(args) => analysis::transposition::run(args),
+        Command::Ais(args) => analysis::ais::run(args),
         Command::Bench(command) => bench::run(command),
     }
 }
