@@ -50,6 +50,8 @@ pub struct NamedModel {
     pub name: String,
     /// The pieces the model's training held out, from its card: music it has not seen.
     pub heldout_pieces: Vec<String>,
+    /// Epochs of training, from its card, for legends that tell models of one size apart.
+    pub epochs: usize,
 }
 
 /// The model of `--model`, or the bundled default.
@@ -72,6 +74,7 @@ pub fn load_model(path: Option<&Path>) -> anyhow::Result<NamedModel> {
         ),
         rbm,
         heldout_pieces,
+        epochs: card.epochs,
     })
 }
 

@@ -24,7 +24,7 @@ use rayon::prelude::*;
 use continuo_model::rbm::{sigmoid, softplus};
 use continuo_model::Rbm;
 
-use super::{load_model, output_path, write_text};
+use super::{load_model, mean_and_deviation, output_path, write_text};
 use crate::counter_rng;
 use crate::cpu::{hidden_inputs_sparse, sample_binary, sample_visible};
 use crate::metrics::mean_free_energy;
@@ -67,6 +67,9 @@ pub struct PartitionEstimate {
     /// The effective number of runs, `(sum w)^2 / sum w^2`: near the number of runs when the
     /// weights agree, near 1 when one run dominates.
     pub effective_runs: f64,
+    /// The standard deviation of the runs' log weights: well below 1 when the temperatures
+    /// are close enough for the runs to agree.
+    pub log_weight_sd: f64,
 }
 
 /// `beta_0 = 0 < ... < beta_K = 1`, with `K = temperatures`: a fifth of the steps up to 0.5, a
@@ -200,11 +203,13 @@ fn summarise(log_base_partition: f64, log_weights: &[f64]) -> PartitionEstimate 
             f64::NEG_INFINITY
         }
     };
+    let (_, log_weight_sd) = mean_and_deviation(log_weights);
     PartitionEstimate {
         log_partition: log_of(mean),
         three_sigma: (log_of(mean - error), log_of(mean + error)),
         effective_runs: scaled.iter().sum::<f64>().powi(2)
             / scaled.iter().map(|w| w * w).sum::<f64>(),
+        log_weight_sd,
     }
 }
 
@@ -233,12 +238,12 @@ pub fn run(args: AisArgs) -> anyhow::Result<()> {
         args.runs, args.temperatures
     );
     println!(
-        "{:>6} {:>12} {:>25} {:>9} {:>13} {:>13}  model",
-        "P", "ln Z", "ln Z +/- 3 sd", "eff. runs", "held-out LL", "training LL"
+        "{:>6} {:>12} {:>25} {:>9} {:>9} {:>13} {:>13}  model",
+        "P", "ln Z", "ln Z +/- 3 sd", "eff. runs", "sd ln w", "held-out LL", "training LL"
     );
     let mut csv = String::from(
         "model,hidden_units,log_partition,log_partition_low,log_partition_high,effective_runs,\
-         heldout_log_likelihood,training_log_likelihood,heldout_images\n",
+         log_weight_sd,heldout_log_likelihood,training_log_likelihood,heldout_images\n",
     );
     for path in &models {
         let model = load_model(path.as_deref())?;
@@ -271,18 +276,19 @@ pub fn run(args: AisArgs) -> anyhow::Result<()> {
         let training_ll =
             -mean_free_energy(&model.rbm, &training.subset(&sample)) - estimate.log_partition;
         println!(
-            "{:>6} {:>12.1} {:>12.1} .. {:>10.1} {:>9.1} {:>13.1} {:>13.1}  {}",
+            "{:>6} {:>12.1} {:>12.1} .. {:>10.1} {:>9.1} {:>9.1} {:>13.1} {:>13.1}  {}",
             model.rbm.hidden_units(),
             estimate.log_partition,
             estimate.three_sigma.0,
             estimate.three_sigma.1,
             estimate.effective_runs,
+            estimate.log_weight_sd,
             heldout_ll,
             training_ll,
             model.name
         );
         csv.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{}\n",
+            "{},{},{},{},{},{},{},{},{},{}\n",
             path.as_ref()
                 .map_or("bundled".to_string(), |p| p.display().to_string()),
             model.rbm.hidden_units(),
@@ -290,6 +296,7 @@ pub fn run(args: AisArgs) -> anyhow::Result<()> {
             estimate.three_sigma.0,
             estimate.three_sigma.1,
             estimate.effective_runs,
+            estimate.log_weight_sd,
             heldout_ll,
             training_ll,
             heldout.len()

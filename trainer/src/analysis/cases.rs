@@ -19,6 +19,8 @@ pub struct Case {
     /// What the image is, for tables and figure captions.
     pub label: String,
     pub roll: PianoRoll,
+    /// The MIDI file the window was cut from, for figures over the whole piece.
+    pub source: Option<PathBuf>,
 }
 
 /// `FILE` or `FILE:BAR`: the two-measure window of a MIDI file starting at bar `BAR` (as
@@ -123,6 +125,7 @@ pub fn midi_case(spec: &WindowSpec, geometry: Geometry, role: &str) -> anyhow::R
             first_bar + geometry.measures as u32 - 1
         ),
         roll,
+        source: Some(spec.file.clone()),
     })
 }
 
@@ -148,6 +151,7 @@ pub fn digit_cases(
                     geometry.grid,
                     geometry.steps(),
                 ),
+                source: None,
             })
         })
         .collect()
@@ -164,6 +168,7 @@ pub fn noise_case(geometry: Geometry, density: f64, seed: u64) -> Case {
     Case {
         label: format!("white noise ({:.0}% of cells on)", 100.0 * density),
         roll,
+        source: None,
     }
 }
 

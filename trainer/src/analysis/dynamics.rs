@@ -15,7 +15,9 @@ use anyhow::bail;
 use continuo_model::compose::{Composer, Density};
 
 use super::plot::{line_chart, LineChart, Series};
-use super::{load_model, mean_and_deviation, output_path, save_png, write_text, ModelArgs};
+use super::{
+    load_model, mean_and_deviation, output_path, save_png, write_text, ModelArgs, NamedModel,
+};
 use crate::render::sheet;
 
 #[derive(clap::Args)]
@@ -54,16 +56,13 @@ pub fn lowest_energy_step(energy: &[f32]) -> Option<usize> {
 struct Runs {
     name: String,
     hidden_units: usize,
+    epochs: usize,
     curves: Vec<Vec<f32>>,
     lowest_steps: Vec<usize>,
 }
 
-fn run_model(
-    composer: &mut Composer,
-    name: String,
-    hidden_units: usize,
-    args: &DynamicsArgs,
-) -> Runs {
+fn run_model(model: &NamedModel, args: &DynamicsArgs) -> Runs {
+    let mut composer = Composer::new(&model.rbm);
     let curves: Vec<Vec<f32>> = (1..=args.seeds)
         .map(|seed| composer.compose(Density::Ones(args.steps), seed).energy)
         .collect();
@@ -72,8 +71,9 @@ fn run_model(
         .filter_map(|curve| lowest_energy_step(curve))
         .collect();
     Runs {
-        name,
-        hidden_units,
+        name: model.name.clone(),
+        hidden_units: model.rbm.hidden_units(),
+        epochs: model.epochs,
         curves,
         lowest_steps,
     }
@@ -98,21 +98,9 @@ pub fn run(args: DynamicsArgs) -> anyhow::Result<()> {
         &sheet(&rolls, 3, args.scale, true),
     )?;
 
-    let mut all = vec![run_model(
-        &mut composer,
-        main.name.clone(),
-        main.rbm.hidden_units(),
-        &args,
-    )];
+    let mut all = vec![run_model(&main, &args)];
     for path in &args.compare {
-        let other = load_model(Some(path))?;
-        let mut composer = Composer::new(&other.rbm);
-        all.push(run_model(
-            &mut composer,
-            other.name,
-            other.rbm.hidden_units(),
-            &args,
-        ));
+        all.push(run_model(&load_model(Some(path))?, &args));
     }
     report(&all, &args)?;
     Ok(())
@@ -159,7 +147,7 @@ fn report(all: &[Runs], args: &DynamicsArgs) -> anyhow::Result<()> {
             }
         }
         series.push(Series {
-            name: format!("P = {}", runs.hidden_units),
+            name: format!("P = {}, {} epochs", runs.hidden_units, runs.epochs),
             points: (0..)
                 .zip(&runs.curves[0])
                 .map(|(step, &energy)| (f64::from(step), f64::from(energy)))

@@ -4,13 +4,15 @@
 //! `F(v)`, which averages over every `h` exactly and so needs no draws. The claim tested is
 //! the order: music lowest.
 
+use std::path::Path;
+
 use anyhow::bail;
 use ndarray::Array1;
 use rand::SeedableRng;
 
 use continuo_model::Rbm;
 
-use super::cases::{noise_case, Case, CaseArgs};
+use super::cases::{midi_windows, noise_case, Case, CaseArgs};
 use super::{load_model, mean_and_deviation, output_path, write_text, ModelArgs};
 
 #[derive(clap::Args)]
@@ -37,10 +39,23 @@ pub struct EnergyRow {
     /// Mean and sample standard deviation of `E(v, h)` over the draws of `h`.
     pub energy: (f64, f64),
     pub free_energy: f64,
+    /// The mean of `F` over all the two-measure windows (cut every two measures) of the piece
+    /// the window comes from, so that one window's luck does not decide the comparison.
+    pub piece_free_energy: Option<(f64, usize)>,
+}
+
+/// The mean free energy of a MIDI file's windows, and their count.
+fn piece_free_energy(rbm: &Rbm, path: &Path) -> anyhow::Result<(f64, usize)> {
+    let windows = midi_windows(path, rbm.geometry, 2, 0)?;
+    let total: f64 = windows
+        .iter()
+        .map(|(_, roll)| f64::from(rbm.free_energy(Array1::from(roll.to_visible()).view())))
+        .sum();
+    Ok((total / windows.len().max(1) as f64, windows.len()))
 }
 
 /// The energy of `v` with `samples` draws of `h ~ p(h | v)`, and its free energy.
-pub fn energy_row(rbm: &Rbm, case: &Case, samples: usize, seed: u64) -> EnergyRow {
+pub fn energy_row(rbm: &Rbm, case: &Case, samples: usize, seed: u64) -> anyhow::Result<EnergyRow> {
     let visible = Array1::from(case.roll.to_visible());
     let hidden_probabilities = rbm.hidden_probabilities(visible.view());
     let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(seed);
@@ -50,12 +65,18 @@ pub fn energy_row(rbm: &Rbm, case: &Case, samples: usize, seed: u64) -> EnergyRo
             f64::from(rbm.energy(visible.view(), hidden.view()))
         })
         .collect();
-    EnergyRow {
+    let piece_free_energy = case
+        .source
+        .as_deref()
+        .map(|path| piece_free_energy(rbm, path))
+        .transpose()?;
+    Ok(EnergyRow {
         label: case.label.clone(),
         ones: case.roll.ones(),
         energy: mean_and_deviation(&energies),
         free_energy: f64::from(rbm.free_energy(visible.view())),
-    }
+        piece_free_energy,
+    })
 }
 
 pub fn run(args: EnergyArgs) -> anyhow::Result<()> {
@@ -85,18 +106,27 @@ pub fn run(args: EnergyArgs) -> anyhow::Result<()> {
         model.name, args.samples
     );
     println!(
-        "{:<44} {:>6} {:>22} {:>12}",
-        "input", "ones", "E(v, h) mean +/- sd", "F(v)"
+        "{:<44} {:>6} {:>22} {:>10} {:>22}",
+        "input", "ones", "E(v, h) mean +/- sd", "F(v)", "F, all windows (count)"
     );
-    let mut csv = String::from("input,ones,energy_mean,energy_sd,free_energy\n");
+    let mut csv = String::from(
+        "input,ones,energy_mean,energy_sd,free_energy,piece_free_energy,piece_windows\n",
+    );
     for (index, case) in cases.iter().enumerate() {
-        let row = energy_row(&model.rbm, case, args.samples, args.seed + index as u64);
+        let row = energy_row(&model.rbm, case, args.samples, args.seed + index as u64)?;
+        let (piece, piece_csv) = match row.piece_free_energy {
+            Some((mean, windows)) => (
+                format!("{mean:.1} ({windows})"),
+                format!("{mean},{windows}"),
+            ),
+            None => ("-".to_string(), ",".to_string()),
+        };
         println!(
-            "{:<44} {:>6} {:>13.1} +/- {:<5.1} {:>12.1}",
-            row.label, row.ones, row.energy.0, row.energy.1, row.free_energy
+            "{:<44} {:>6} {:>13.1} +/- {:<5.1} {:>10.1} {:>22}",
+            row.label, row.ones, row.energy.0, row.energy.1, row.free_energy, piece
         );
         csv.push_str(&format!(
-            "{},{},{},{},{}\n",
+            "{},{},{},{},{},{piece_csv}\n",
             row.label, row.ones, row.energy.0, row.energy.1, row.free_energy
         ));
     }
@@ -129,8 +159,9 @@ mod tests {
         let case = Case {
             label: "three ones".to_string(),
             roll,
+            source: None,
         };
-        let row = energy_row(&rbm, &case, 10, 1);
+        let row = energy_row(&rbm, &case, 10, 1).expect("no file to read");
         assert_eq!(row.ones, 3);
         assert!(
             (row.energy.0 - (3.0 - 30.0)).abs() < 1e-4,

@@ -61,7 +61,9 @@ pub fn line_chart(path: &Path, chart: &LineChart) -> anyhow::Result<()> {
     let to_x = |x: f64| if chart.log2_x { x.log2() } else { x };
     let all = || chart.series.iter().flat_map(|s| s.points.iter());
     let x_range = padded_range(all().map(|p| to_x(p.0)));
+    // Headroom above the curves for the legend, so that it hides none of them.
     let y_range = padded_range(all().map(|p| p.1));
+    let y_range = y_range.start..y_range.end + 0.3 * (y_range.end - y_range.start);
 
     let root = BitMapBackend::new(path, CHART_SIZE_PX).into_drawing_area();
     root.fill(&WHITE).map_err(drawing_error)?;
@@ -108,6 +110,7 @@ pub fn line_chart(path: &Path, chart: &LineChart) -> anyhow::Result<()> {
         .configure_series_labels()
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK)
+        .position(SeriesLabelPosition::UpperLeft)
         .draw()
         .map_err(drawing_error)?;
     root.present().map_err(drawing_error)?;
@@ -119,6 +122,7 @@ pub fn scatter_chart(path: &Path, title: &str, groups: &[Group]) -> anyhow::Resu
     let all = || groups.iter().flat_map(|g| g.points.iter());
     let x_range = padded_range(all().map(|p| p.0));
     let y_range = padded_range(all().map(|p| p.1));
+    let y_range = y_range.start..y_range.end + 0.35 * (y_range.end - y_range.start);
 
     let root = BitMapBackend::new(path, CHART_SIZE_PX).into_drawing_area();
     root.fill(&WHITE).map_err(drawing_error)?;

@@ -84,6 +84,20 @@ pub fn mean_cross_distance(first: &[Vec<f32>], second: &[Vec<f32>]) -> f64 {
     total / (first.len() * second.len()).max(1) as f64
 }
 
+/// Mean distance between two different windows of the same piece, over the pairs of both.
+pub fn mean_within_distance(pieces: &[&[Vec<f32>]]) -> f64 {
+    let (mut total, mut pairs) = (0.0, 0usize);
+    for windows in pieces {
+        for (i, a) in windows.iter().enumerate() {
+            for b in &windows[i + 1..] {
+                total += distance(a, b);
+                pairs += 1;
+            }
+        }
+    }
+    total / pairs.max(1) as f64
+}
+
 /// `p(h | v)` of the windows of `path`, as written and moved by `semitones`, for the windows
 /// that stay on the grid when moved.
 fn piece_twins(rbm: &Rbm, path: &Path, hop: usize, semitones: i8) -> anyhow::Result<Twins> {
@@ -149,22 +163,24 @@ pub fn run(args: TranspositionArgs) -> anyhow::Result<()> {
         model.name, names[0], names[1], args.hop
     );
     println!(
-        "{:>10} {:>8} {:>14} {:>14} {:>8}",
-        "semitones", "windows", "to twin", "across pieces", "ratio"
+        "{:>10} {:>8} {:>14} {:>14} {:>14} {:>8}",
+        "semitones", "windows", "to twin", "within piece", "across pieces", "ratio"
     );
-    let mut csv = String::from("semitones,windows,twin_distance,cross_distance,ratio\n");
+    let mut csv =
+        String::from("semitones,windows,twin_distance,within_distance,cross_distance,ratio\n");
     for &semitones in &args.semitones {
         let first = piece_twins(rbm, &args.pieces[0], args.hop, semitones)?;
         let second = piece_twins(rbm, &args.pieces[1], args.hop, semitones)?;
         let twin = mean_twin_distance(&[&first, &second]);
+        let within = mean_within_distance(&[&first.originals, &second.originals]);
         let cross = mean_cross_distance(&first.originals, &second.originals);
         let windows = first.originals.len() + second.originals.len();
         println!(
-            "{semitones:>+10} {windows:>8} {twin:>14.3} {cross:>14.3} {:>8.3}",
+            "{semitones:>+10} {windows:>8} {twin:>14.3} {within:>14.3} {cross:>14.3} {:>8.3}",
             twin / cross
         );
         csv.push_str(&format!(
-            "{semitones},{windows},{twin},{cross},{}\n",
+            "{semitones},{windows},{twin},{within},{cross},{}\n",
             twin / cross
         ));
         plot_shift(&args, &names, semitones, [&first, &second])?;
@@ -237,6 +253,9 @@ mod tests {
         assert!((twin - 2.0).abs() < 1e-12);
         assert!((cross - (2.0 + 5f64.sqrt())).abs() < 1e-9);
         assert!((twin / cross - 2.0 / (2.0 + 5f64.sqrt())).abs() < 1e-9);
+        // Within each piece the two windows are 2 apart.
+        let within = mean_within_distance(&[&a.originals, &b.originals]);
+        assert!((within - 2.0).abs() < 1e-12);
     }
 
     #[test]
