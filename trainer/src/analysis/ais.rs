@@ -213,6 +213,17 @@ fn summarise(log_base_partition: f64, log_weights: &[f64]) -> PartitionEstimate 
     }
 }
 
+/// The mean log-likelihood of `images` under the base model alone (independent visible units
+/// of biases `bias`), the yardstick an RBM must beat: `b'v - sum_i softplus(b_i)`.
+pub fn base_rate_log_likelihood(bias: &Array1<f32>, images: &SparseImages) -> f64 {
+    let normaliser: f64 = bias.iter().map(|&b| f64::from(softplus(b))).sum();
+    let on_total: f64 = (0..images.len())
+        .flat_map(|index| images.image(index))
+        .map(|&unit| f64::from(bias[unit as usize]))
+        .sum();
+    on_total / images.len().max(1) as f64 - normaliser
+}
+
 /// The images of the dataset from the pieces in `heldout`, and those from the others.
 fn split(data: &crate::train::TrainingData, heldout: &[String]) -> (SparseImages, SparseImages) {
     let (heldout_indices, training_indices): (Vec<usize>, Vec<usize>) =
@@ -238,12 +249,19 @@ pub fn run(args: AisArgs) -> anyhow::Result<()> {
         args.runs, args.temperatures
     );
     println!(
-        "{:>6} {:>12} {:>25} {:>9} {:>9} {:>13} {:>13}  model",
-        "P", "ln Z", "ln Z +/- 3 sd", "eff. runs", "sd ln w", "held-out LL", "training LL"
+        "{:>6} {:>12} {:>25} {:>9} {:>9} {:>13} {:>13} {:>13}  model",
+        "P",
+        "ln Z",
+        "ln Z +/- 3 sd",
+        "eff. runs",
+        "sd ln w",
+        "held-out LL",
+        "training LL",
+        "base-rate LL"
     );
     let mut csv = String::from(
         "model,hidden_units,log_partition,log_partition_low,log_partition_high,effective_runs,\
-         log_weight_sd,heldout_log_likelihood,training_log_likelihood,heldout_images\n",
+         log_weight_sd,heldout_log_likelihood,training_log_likelihood,base_rate_log_likelihood,heldout_images\n",
     );
     for path in &models {
         let model = load_model(path.as_deref())?;
@@ -262,9 +280,11 @@ pub fn run(args: AisArgs) -> anyhow::Result<()> {
                 args.data.display()
             );
         }
+        let base_bias = training.log_odds();
+        let base_ll = base_rate_log_likelihood(&base_bias, &heldout);
         let estimate = estimate_log_partition(
             &model.rbm,
-            &training.log_odds(),
+            &base_bias,
             args.runs,
             args.temperatures,
             args.seed,
@@ -276,7 +296,7 @@ pub fn run(args: AisArgs) -> anyhow::Result<()> {
         let training_ll =
             -mean_free_energy(&model.rbm, &training.subset(&sample)) - estimate.log_partition;
         println!(
-            "{:>6} {:>12.1} {:>12.1} .. {:>10.1} {:>9.1} {:>9.1} {:>13.1} {:>13.1}  {}",
+            "{:>6} {:>12.1} {:>12.1} .. {:>10.1} {:>9.1} {:>9.1} {:>13.1} {:>13.1} {:>13.1}  {}",
             model.rbm.hidden_units(),
             estimate.log_partition,
             estimate.three_sigma.0,
@@ -285,10 +305,11 @@ pub fn run(args: AisArgs) -> anyhow::Result<()> {
             estimate.log_weight_sd,
             heldout_ll,
             training_ll,
+            base_ll,
             model.name
         );
         csv.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{},{}\n",
+            "{},{},{},{},{},{},{},{},{},{},{}\n",
             path.as_ref()
                 .map_or("bundled".to_string(), |p| p.display().to_string()),
             model.rbm.hidden_units(),
@@ -299,6 +320,7 @@ pub fn run(args: AisArgs) -> anyhow::Result<()> {
             estimate.log_weight_sd,
             heldout_ll,
             training_ll,
+            base_ll,
             heldout.len()
         ));
     }
@@ -364,6 +386,23 @@ mod tests {
                 estimate.effective_runs
             );
         }
+    }
+
+    #[test]
+    fn the_base_rate_likelihood_of_fair_and_biased_coins() {
+        let mut images = SparseImages::new(4);
+        images.push(&[0, 1]);
+        images.push(&[]);
+        // Fair coins: every image has probability 1/16 (to f32's precision, softplus's).
+        let fair = base_rate_log_likelihood(&Array1::zeros(4), &images);
+        assert!((fair + 4.0 * std::f64::consts::LN_2).abs() < 1e-6, "{fair}");
+        // p = 0.2 per unit: image 1 has 0.2^2 0.8^2, image 2 0.8^4.
+        let biased = base_rate_log_likelihood(&Array1::from_elem(4, 0.25f32.ln()), &images);
+        let expected = 0.5 * ((0.04f64 * 0.64).ln() + 0.8f64.powi(4).ln());
+        assert!(
+            (biased - expected).abs() < 1e-6,
+            "{biased} against {expected}"
+        );
     }
 
     #[test]
