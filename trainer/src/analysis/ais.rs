@@ -24,12 +24,13 @@ use rayon::prelude::*;
 use continuo_model::rbm::{sigmoid, softplus};
 use continuo_model::Rbm;
 
-use super::{load_model, mean_and_deviation, output_path, write_text};
+use super::exact_partition::exact_log_partition;
+use super::{load_model, mean_and_deviation, output_path, write_text, NamedModel};
 use crate::counter_rng;
 use crate::cpu::{hidden_inputs_sparse, sample_binary, sample_visible};
 use crate::metrics::mean_free_energy;
 use crate::sparse_images::SparseImages;
-use crate::train::read_training_data;
+use crate::train::{read_training_data, TrainingData};
 
 /// Visible units per parallel task of the tempered reconstruction.
 const VISIBLE_CHUNK_UNITS: usize = 1024;
@@ -225,13 +226,64 @@ pub fn base_rate_log_likelihood(bias: &Array1<f32>, images: &SparseImages) -> f6
 }
 
 /// The images of the dataset from the pieces in `heldout`, and those from the others.
-fn split(data: &crate::train::TrainingData, heldout: &[String]) -> (SparseImages, SparseImages) {
+fn split(data: &TrainingData, heldout: &[String]) -> (SparseImages, SparseImages) {
     let (heldout_indices, training_indices): (Vec<usize>, Vec<usize>) =
         (0..data.images.len()).partition(|&index| heldout.contains(&data.piece_of_image[index]));
     (
         data.images.subset(&training_indices),
         data.images.subset(&heldout_indices),
     )
+}
+
+/// What `continuo ais` reports of one model.
+struct ModelScore {
+    estimate: PartitionEstimate,
+    /// `ln Z` summed exactly, for models of few hidden units.
+    exact: Option<f64>,
+    heldout_log_likelihood: f64,
+    /// On every tenth-or-so training image (about a thousand).
+    training_log_likelihood: f64,
+    base_rate_log_likelihood: f64,
+    heldout_images: usize,
+}
+
+fn score(model: &NamedModel, data: &TrainingData, args: &AisArgs) -> anyhow::Result<ModelScore> {
+    if model.rbm.geometry != data.geometry {
+        bail!(
+            "{} does not model the images of {}",
+            model.name,
+            args.data.display()
+        );
+    }
+    let (training, heldout) = split(data, &model.heldout_pieces);
+    if heldout.is_empty() {
+        bail!(
+            "{}: its card lists no held-out piece of {}",
+            model.name,
+            args.data.display()
+        );
+    }
+    let base_bias = training.log_odds();
+    let estimate = estimate_log_partition(
+        &model.rbm,
+        &base_bias,
+        args.runs,
+        args.temperatures,
+        args.seed,
+    );
+    let sample: Vec<usize> = (0..training.len())
+        .step_by((training.len() / 1000).max(1))
+        .collect();
+    let log_partition = estimate.log_partition;
+    Ok(ModelScore {
+        exact: exact_log_partition(&model.rbm),
+        heldout_log_likelihood: -mean_free_energy(&model.rbm, &heldout) - log_partition,
+        training_log_likelihood: -mean_free_energy(&model.rbm, &training.subset(&sample))
+            - log_partition,
+        base_rate_log_likelihood: base_rate_log_likelihood(&base_bias, &heldout),
+        heldout_images: heldout.len(),
+        estimate,
+    })
 }
 
 pub fn run(args: AisArgs) -> anyhow::Result<()> {
@@ -249,79 +301,55 @@ pub fn run(args: AisArgs) -> anyhow::Result<()> {
         args.runs, args.temperatures
     );
     println!(
-        "{:>6} {:>12} {:>25} {:>9} {:>9} {:>13} {:>13} {:>13}  model",
+        "{:>6} {:>10} {:>23} {:>9} {:>8} {:>10} {:>12} {:>12} {:>12}  model",
         "P",
         "ln Z",
         "ln Z +/- 3 sd",
         "eff. runs",
         "sd ln w",
+        "exact ln Z",
         "held-out LL",
         "training LL",
         "base-rate LL"
     );
     let mut csv = String::from(
         "model,hidden_units,log_partition,log_partition_low,log_partition_high,effective_runs,\
-         log_weight_sd,heldout_log_likelihood,training_log_likelihood,base_rate_log_likelihood,heldout_images\n",
+         log_weight_sd,exact_log_partition,heldout_log_likelihood,training_log_likelihood,\
+         base_rate_log_likelihood,heldout_images\n",
     );
     for path in &models {
         let model = load_model(path.as_deref())?;
-        if model.rbm.geometry != data.geometry {
-            bail!(
-                "{} does not model the images of {}",
-                model.name,
-                args.data.display()
-            );
-        }
-        let (training, heldout) = split(&data, &model.heldout_pieces);
-        if heldout.is_empty() {
-            bail!(
-                "{}: its card lists no held-out piece of {}",
-                model.name,
-                args.data.display()
-            );
-        }
-        let base_bias = training.log_odds();
-        let base_ll = base_rate_log_likelihood(&base_bias, &heldout);
-        let estimate = estimate_log_partition(
-            &model.rbm,
-            &base_bias,
-            args.runs,
-            args.temperatures,
-            args.seed,
-        );
-        let heldout_ll = -mean_free_energy(&model.rbm, &heldout) - estimate.log_partition;
-        let sample: Vec<usize> = (0..training.len())
-            .step_by((training.len() / 1000).max(1))
-            .collect();
-        let training_ll =
-            -mean_free_energy(&model.rbm, &training.subset(&sample)) - estimate.log_partition;
+        let s = score(&model, &data, &args)?;
+        let e = &s.estimate;
         println!(
-            "{:>6} {:>12.1} {:>12.1} .. {:>10.1} {:>9.1} {:>9.1} {:>13.1} {:>13.1} {:>13.1}  {}",
+            "{:>6} {:>10.1} {:>10.1} .. {:>9.1} {:>9.1} {:>8.1} {:>10} {:>12.1} {:>12.1} {:>12.1}  {}",
             model.rbm.hidden_units(),
-            estimate.log_partition,
-            estimate.three_sigma.0,
-            estimate.three_sigma.1,
-            estimate.effective_runs,
-            estimate.log_weight_sd,
-            heldout_ll,
-            training_ll,
-            base_ll,
+            e.log_partition,
+            e.three_sigma.0,
+            e.three_sigma.1,
+            e.effective_runs,
+            e.log_weight_sd,
+            s.exact.map_or("-".to_string(), |z| format!("{z:.1}")),
+            s.heldout_log_likelihood,
+            s.training_log_likelihood,
+            s.base_rate_log_likelihood,
             model.name
         );
         csv.push_str(&format!(
-            "{},{},{},{},{},{},{},{},{},{},{}\n",
+            "{},{},{},{},{},{},{},{},{},{},{},{}\n",
             path.as_ref()
                 .map_or("bundled".to_string(), |p| p.display().to_string()),
             model.rbm.hidden_units(),
-            estimate.log_partition,
-            estimate.three_sigma.0,
-            estimate.three_sigma.1,
-            estimate.effective_runs,
-            estimate.log_weight_sd,
-            heldout_ll,
-            training_ll,
-            base_ll,
-            heldout.len()
+            e.log_partition,
+            e.three_sigma.0,
+            e.three_sigma.1,
+            e.effective_runs,
+            e.log_weight_sd,
+            s.exact.map_or(String::new(), |z| z.to_string()),
+            s.heldout_log_likelihood,
+            s.training_log_likelihood,
+            s.base_rate_log_likelihood,
+            s.heldout_images
         ));
     }
     write_text(&output_path(&args.out_dir, "ais.csv")?, &csv).context("writing the AIS table")
