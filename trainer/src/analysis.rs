@@ -36,7 +36,7 @@ use continuo_model::Rbm;
 /// The options every analysis of one model shares.
 #[derive(clap::Args, Clone, Debug)]
 pub struct ModelArgs {
-    /// A weight file written by `continuo train`; the default is the bundled Bach model.
+    /// A weight file written by `continuo train`; the default is the built-in Bach model.
     #[arg(long)]
     pub model: Option<PathBuf>,
     /// The folder the figures and CSV files go to (created when missing).
@@ -55,11 +55,11 @@ pub struct NamedModel {
     pub epochs: usize,
 }
 
-/// The model of `--model`, or the bundled default.
+/// The model of `--model`, or the built-in default.
 pub fn load_model(path: Option<&Path>) -> anyhow::Result<NamedModel> {
     let ((rbm, card), name) = match path {
         Some(path) => (weights::load(path)?, format!("{}", path.display())),
-        None => (default_model()?, "the bundled model".to_string()),
+        None => (default_model()?, "the built-in model".to_string()),
     };
     let heldout_pieces = card
         .corpus

@@ -37,7 +37,7 @@ const VISIBLE_CHUNK_UNITS: usize = 1024;
 
 #[derive(clap::Args)]
 pub struct AisArgs {
-    /// Weight files to compare (the default: the bundled model). Repeatable.
+    /// Weight files to compare (the default: the built-in model). Repeatable.
     #[arg(long = "model")]
     pub models: Vec<PathBuf>,
     /// The dataset the models were trained on (`continuo dataset`): its held-out pieces, as
@@ -338,7 +338,7 @@ pub fn run(args: AisArgs) -> anyhow::Result<()> {
         csv.push_str(&format!(
             "{},{},{},{},{},{},{},{},{},{},{},{}\n",
             path.as_ref()
-                .map_or("bundled".to_string(), |p| p.display().to_string()),
+                .map_or("built-in".to_string(), |p| p.display().to_string()),
             model.rbm.hidden_units(),
             e.log_partition,
             e.three_sigma.0,

@@ -4,7 +4,7 @@
 //! The images are the 10,000 binarised digits of the MNIST test set (784 visible units, about
 //! a fifth of them on, so the trainer takes its dense path for the reconstructions). Each size
 //! trains one epoch of CD-1 from the same start (Xavier weights, visible biases at the data's
-//! log-odds) with the bundled model's settings.
+//! log-odds) with the built-in model's settings.
 
 use std::path::PathBuf;
 use std::time::Instant;
