@@ -21,13 +21,18 @@ const SAMPLE_RATE_HZ: f64 = 48_000.0;
 const SECONDS: f64 = 16.0;
 
 fn main() {
-    println!("block  ns/block  budget used  events out");
+    println!("block  median ns  p99 ns  max ns  median/block duration  events out");
     for block in [32usize, 128, 512, 2048] {
-        let (ns_per_block, events) = run(block);
-        let block_ns = block as f64 / SAMPLE_RATE_HZ * 1e9;
+        let (mut block_ns, events) = run(block);
+        block_ns.sort_unstable();
+        let at = |quantile: f64| block_ns[((block_ns.len() - 1) as f64 * quantile) as usize];
+        let duration_ns = block as f64 / SAMPLE_RATE_HZ * 1e9;
         println!(
-            "{block:5}  {ns_per_block:8.0}  {:10.4}%  {events:10}",
-            100.0 * ns_per_block / block_ns
+            "{block:5}  {:9}  {:6}  {:6}  {:20.4}%  {events:10}",
+            at(0.5),
+            at(0.99),
+            at(1.0),
+            100.0 * at(0.5) as f64 / duration_ns
         );
     }
     composer_times();
@@ -86,9 +91,9 @@ fn composer_times() {
     }
 }
 
-/// Runs `SECONDS` of a call and a long answer in blocks of `block` samples; returns the mean
-/// time per block in nanoseconds and the number of events sent.
-fn run(block: usize) -> (f64, usize) {
+/// Runs `SECONDS` of a call and a long answer in blocks of `block` samples; returns the time of
+/// every block in nanoseconds and the number of events sent.
+fn run(block: usize) -> (Vec<u64>, usize) {
     let (audio, worker) = messages::link();
     let status = Arc::new(EngineStatus::default());
     let mut engine = Engine::new(SAMPLE_RATE_HZ, audio, status, 1);
@@ -108,8 +113,8 @@ fn run(block: usize) -> (f64, usize) {
 
     let mut out = EventBuffer::default();
     let mut events = 0;
-    let mut elapsed_ns = 0u128;
     let blocks = (SECONDS * SAMPLE_RATE_HZ) as usize / block;
+    let mut block_ns = Vec::with_capacity(blocks);
     for index in 0..blocks {
         let now = index * block;
         let host = HostTime {
@@ -134,7 +139,7 @@ fn run(block: usize) -> (f64, usize) {
 
         let start = Instant::now();
         engine.process(&host, &settings, &input, block, &mut out);
-        elapsed_ns += start.elapsed().as_nanos();
+        block_ns.push(start.elapsed().as_nanos() as u64);
         events += out.as_slice().len();
 
         while let Ok(request) = worker.requests.try_recv() {
@@ -147,5 +152,5 @@ fn run(block: usize) -> (f64, usize) {
         }
         while worker.records.try_recv().is_ok() {}
     }
-    (elapsed_ns as f64 / blocks as f64, events)
+    (block_ns, events)
 }
