@@ -244,11 +244,12 @@ impl Dataset {
     }
 
     pub fn write(&self, path: &Path) -> Result<(), ModelError> {
-        std::fs::write(path, self.to_bytes()).map_err(|e| ModelError::io(path, e))
+        crate::files::write_atomically(path, &self.to_bytes())
     }
 
     pub fn read(path: &Path) -> Result<Self, ModelError> {
-        let bytes = std::fs::read(path).map_err(|e| ModelError::io(path, e))?;
+        // Any size: the reader checks every count against the bytes there are.
+        let bytes = crate::files::read_regular_file(path, u64::MAX)?;
         Dataset::from_bytes(&bytes).map_err(|e| e.in_file(path))
     }
 }
@@ -312,19 +313,7 @@ fn read_geometry(reader: &mut Reader) -> Result<Geometry, ModelError> {
     let steps_per_quarter = reader.u16()? as usize;
     let quarters_per_measure = reader.u16()? as usize;
     let measures = reader.u16()? as usize;
-    let plausible = (1..=128).contains(&pitch_rows)
-        && lowest_pitch as usize + pitch_rows <= 128
-        && (1..=960).contains(&steps_per_quarter)
-        && (1..=64).contains(&quarters_per_measure)
-        && (1..=64).contains(&measures);
-    if !plausible {
-        return Err(ModelError::Dataset(format!(
-            "implausible geometry: {pitch_rows} rows from pitch {lowest_pitch}, \
-             {steps_per_quarter} steps per quarter, {quarters_per_measure} quarters per \
-             measure, {measures} measures"
-        )));
-    }
-    Ok(Geometry {
+    let geometry = Geometry {
         grid: Grid {
             lowest_pitch,
             pitch_rows,
@@ -332,7 +321,9 @@ fn read_geometry(reader: &mut Reader) -> Result<Geometry, ModelError> {
             quarters_per_measure,
         },
         measures,
-    })
+    };
+    geometry.check_plausible().map_err(ModelError::Dataset)?;
+    Ok(geometry)
 }
 
 fn read_file_table(reader: &mut Reader) -> Result<Vec<String>, ModelError> {

@@ -91,6 +91,33 @@ impl Geometry {
         step * self.grid.pitch_rows + row
     }
 
+    /// Whether the geometry describes images a file may sensibly hold: every pitch row a MIDI
+    /// pitch (0-127), and bounded sizes, so that derived sizes cannot overflow. Files (datasets,
+    /// weight files) are checked with this before anything is sized from their geometry.
+    pub fn check_plausible(&self) -> Result<(), String> {
+        let Grid {
+            lowest_pitch,
+            pitch_rows,
+            steps_per_quarter,
+            quarters_per_measure,
+        } = self.grid;
+        let plausible = (1..=128).contains(&pitch_rows)
+            && lowest_pitch as usize + pitch_rows <= 128
+            && (1..=960).contains(&steps_per_quarter)
+            && (1..=64).contains(&quarters_per_measure)
+            && (1..=64).contains(&self.measures);
+        if plausible {
+            return Ok(());
+        }
+        Err(format!(
+            "implausible geometry: {pitch_rows} rows from pitch {lowest_pitch}, \
+             {steps_per_quarter} steps per quarter, {quarters_per_measure} quarters per measure, \
+             {} measures (rows must be MIDI pitches 0-127; at most 960 steps per quarter, 64 \
+             quarters per measure and 64 measures)",
+            self.measures
+        ))
+    }
+
     /// The contiguous range of visible units that measure `measure` (0-based) occupies.
     pub fn measure_units(&self, measure: usize) -> std::ops::Range<usize> {
         let len = self.grid.units_per_measure();

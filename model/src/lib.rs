@@ -10,6 +10,7 @@ pub mod dataset;
 pub mod direct;
 pub mod engine;
 pub mod error;
+pub mod files;
 pub mod geometry;
 pub mod midi_in;
 pub mod midi_out;

@@ -147,9 +147,13 @@ pub fn read_midi(bytes: &[u8], grid: Grid) -> Result<Score, ModelError> {
     })
 }
 
+/// The largest MIDI file read: a keyboard piece takes tens of kilobytes, the longest scores a
+/// few megabytes.
+pub const MAX_MIDI_FILE_BYTES: u64 = 64 << 20;
+
 /// Reads a MIDI file from disk; errors name the file.
 pub fn read_midi_file(path: &Path, grid: Grid) -> Result<Score, ModelError> {
-    let bytes = std::fs::read(path).map_err(|e| ModelError::io(path, e))?;
+    let bytes = crate::files::read_regular_file(path, MAX_MIDI_FILE_BYTES)?;
     read_midi(&bytes, grid).map_err(|e| e.in_file(path))
 }
 

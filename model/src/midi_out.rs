@@ -68,7 +68,11 @@ fn write_file(notes: &[Note], grid: Grid, export: &MidiExport, end_step: usize) 
 
     let mut file = Vec::new();
     write_chunk(&mut file, b"MThd", &header(ticks_per_quarter));
-    write_chunk(&mut file, b"MTrk", &tempo_track(export.tempo_bpm));
+    write_chunk(
+        &mut file,
+        b"MTrk",
+        &tempo_track(export.tempo_bpm, grid.quarters_per_measure),
+    );
     let end_tick = to_tick(end_step);
     write_chunk(
         &mut file,
@@ -103,8 +107,9 @@ fn header(ticks_per_quarter: u16) -> Vec<u8> {
     body
 }
 
-/// Track 0: the tempo and a 4/4 time signature, the only meter the model writes.
-fn tempo_track(tempo_bpm: f64) -> Vec<u8> {
+/// Track 0: the tempo and the grid's meter, quarters per measure over 4 (4/4 for the paper's
+/// grid).
+fn tempo_track(tempo_bpm: f64, quarters_per_measure: usize) -> Vec<u8> {
     let bpm = if tempo_bpm.is_finite() && tempo_bpm > 0.0 {
         tempo_bpm
     } else {
@@ -116,10 +121,11 @@ fn tempo_track(tempo_bpm: f64) -> Vec<u8> {
     write_delta(&mut track, 0);
     track.extend_from_slice(&[0xFF, 0x51, 0x03]);
     track.extend_from_slice(&micros_per_quarter.to_be_bytes()[1..]);
-    // 4/4: numerator 4, denominator 2^2, a metronome click every 24 MIDI clocks, eight
-    // 32nd notes per quarter.
+    // Numerator: quarters per measure; denominator 2^2 (a quarter); a metronome click every 24
+    // MIDI clocks; eight 32nd notes per quarter.
+    let numerator = quarters_per_measure.clamp(1, 255) as u8;
     write_delta(&mut track, 0);
-    track.extend_from_slice(&[0xFF, 0x58, 0x04, 4, 2, 24, 8]);
+    track.extend_from_slice(&[0xFF, 0x58, 0x04, numerator, 2, 24, 8]);
     end_of_track(&mut track);
     track
 }
@@ -231,5 +237,25 @@ mod tests {
             write_varlen(&mut out, value);
             assert_eq!(out, bytes, "{value:#x}");
         }
+    }
+
+    #[test]
+    fn the_time_signature_is_the_grids_meter() {
+        // FF 58 04 nn dd cc bb: numerator, log2 of the denominator, clocks per click, 32nds per
+        // quarter.
+        let time_signature = |quarters_per_measure| {
+            let grid = Grid {
+                quarters_per_measure,
+                ..Grid::PAPER
+            };
+            let file = notes_to_midi(&[], grid, &MidiExport::default());
+            let at = file
+                .windows(3)
+                .position(|w| w == [0xFF, 0x58, 0x04])
+                .expect("a time signature event");
+            file[at + 3..at + 7].to_vec()
+        };
+        assert_eq!(time_signature(4), [4, 2, 24, 8]);
+        assert_eq!(time_signature(3), [3, 2, 24, 8]);
     }
 }

@@ -11,13 +11,13 @@
 //! card's geometry, a value that is not finite) is reported as its own [`WeightFileError`].
 
 use std::collections::HashMap;
-use std::io::Write;
 use std::path::Path;
 
 use ndarray::{Array1, Array2};
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 use serde::{Deserialize, Serialize};
 
+pub use crate::files::write_atomically;
 use crate::geometry::Geometry;
 use crate::rbm::Rbm;
 use crate::ModelError;
@@ -252,23 +252,9 @@ pub fn save(
 
 /// Reads a weight file; every error names the file.
 pub fn load(path: &Path) -> Result<(Rbm, ModelCard), ModelError> {
-    let bytes = std::fs::read(path).map_err(|e| ModelError::io(path, e))?;
+    // Any size: the framing check compares it with what the header declares.
+    let bytes = crate::files::read_regular_file(path, u64::MAX)?;
     from_bytes(&bytes).map_err(|e| e.in_file(path))
-}
-
-/// Writes `bytes` to `path` through a temporary file and a rename, so that a reader (or a
-/// run interrupted midway) never sees half a file.
-pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<(), ModelError> {
-    let mut temporary = path.as_os_str().to_owned();
-    temporary.push(".partial");
-    let temporary = std::path::PathBuf::from(temporary);
-    let write = || -> std::io::Result<()> {
-        let mut file = std::fs::File::create(&temporary)?;
-        file.write_all(bytes)?;
-        file.sync_all()?;
-        std::fs::rename(&temporary, path)
-    };
-    write().map_err(|e| ModelError::io(path, e))
 }
 
 fn view(dtype: Dtype, shape: Vec<usize>, bytes: &[u8]) -> Result<TensorView<'_>, ModelError> {
@@ -374,9 +360,12 @@ fn read_card(bytes: &[u8]) -> Result<ModelCard, WeightFileError> {
     }
     let card: ModelCard =
         serde_json::from_value(raw).map_err(|e| WeightFileError::BadCard(e.to_string()))?;
-    if card.geometry.grid.pitch_rows == 0 || card.geometry.visible_units() == 0 {
+    card.geometry
+        .check_plausible()
+        .map_err(WeightFileError::BadCard)?;
+    if card.hidden_units == 0 {
         return Err(WeightFileError::BadCard(
-            "the geometry has no visible units".into(),
+            "the model has no hidden units".into(),
         ));
     }
     Ok(card)
@@ -664,6 +653,41 @@ mod tests {
         ));
 
         assert!(from_bytes(&hand_made(&full, Some(card_json))).is_ok());
+    }
+
+    #[test]
+    fn geometries_no_image_can_have_are_refused_before_sizing_anything() {
+        let (rbm, card) = tiny_model();
+        let full = [
+            ("W", vec![8, 4], rbm.w.iter().copied().collect::<Vec<_>>()),
+            ("b", vec![8], rbm.b.to_vec()),
+            ("c", vec![4], rbm.c.to_vec()),
+        ];
+        let with_card = |edit: &dyn Fn(&mut ModelCard)| {
+            let mut edited = card.clone();
+            edit(&mut edited);
+            let json = serde_json::to_string(&edited).expect("card json");
+            weight_error(from_bytes(&hand_made(&full, Some(json))))
+        };
+        let refusals: [(&str, &dyn Fn(&mut ModelCard)); 5] = [
+            // Rows above MIDI pitch 127 (the highest pitch would overflow a u8).
+            ("rows past pitch 127", &|c| {
+                c.geometry.grid.lowest_pitch = 250
+            }),
+            // Sizes whose products overflow, even when the tensors match the wrapped product.
+            ("2^62 rows", &|c| c.geometry.grid.pitch_rows = 1 << 62),
+            ("2^56 measures", &|c| c.geometry.measures = 1 << 56),
+            ("no steps", &|c| c.geometry.grid.steps_per_quarter = 0),
+            ("no hidden units", &|c| c.hidden_units = 0),
+        ];
+        for (case, edit) in refusals {
+            match with_card(edit) {
+                WeightFileError::BadCard(reason) => {
+                    assert!(!reason.is_empty(), "{case}: the reason is said")
+                }
+                other => panic!("{case}: {other}"),
+            }
+        }
     }
 
     #[test]
