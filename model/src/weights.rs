@@ -669,7 +669,8 @@ mod tests {
             let json = serde_json::to_string(&edited).expect("card json");
             weight_error(from_bytes(&hand_made(&full, Some(json))))
         };
-        let refusals: [(&str, &dyn Fn(&mut ModelCard)); 5] = [
+        type CardEdit = dyn Fn(&mut ModelCard);
+        let refusals: [(&str, &CardEdit); 5] = [
             // Rows above MIDI pitch 127 (the highest pitch would overflow a u8).
             ("rows past pitch 127", &|c| {
                 c.geometry.grid.lowest_pitch = 250
