@@ -85,20 +85,11 @@ pub fn output_path(dir: &Path, file: &str) -> anyhow::Result<PathBuf> {
     Ok(dir.join(file))
 }
 
+pub use crate::outputs::save_png;
+
 /// Writes a text file, saying so in the log.
 pub fn write_text(path: &Path, text: &str) -> anyhow::Result<()> {
-    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))?;
-    log::info!("wrote {}", path.display());
-    Ok(())
-}
-
-/// Saves a grey image as PNG, saying so in the log.
-pub fn save_png(path: &Path, image: &image::GrayImage) -> anyhow::Result<()> {
-    image
-        .save(path)
-        .with_context(|| format!("writing {}", path.display()))?;
-    log::info!("wrote {}", path.display());
-    Ok(())
+    crate::outputs::write_file(path, text.as_bytes())
 }
 
 /// Mean and sample standard deviation (zero for fewer than two values).

@@ -17,7 +17,14 @@ use continuo_model::pickup::detect_pickup_on;
 use continuo_model::weights;
 use continuo_model::{Geometry, Grid, Note, PianoRoll, Rbm};
 
+use crate::outputs::{
+    check_distinct_files, check_image_size, check_png_path, save_png, write_file,
+};
 use crate::render::roll_image_with_bars;
+
+/// The most measures `compose` and `continue` write: about 40 minutes of music at 100 BPM,
+/// composed in tens of seconds. A larger count is more likely a typo than a wish.
+const MAX_MEASURES: usize = 1000;
 
 /// Beats per minute of the fastest music the plugin is meant to follow: one measure of 4/4 at
 /// this tempo is the time a continuation has between two bar lines.
@@ -123,7 +130,12 @@ pub struct BenchComposeArgs {
 pub fn run_compose(args: ComposeArgs) -> anyhow::Result<()> {
     check_tempo(args.tempo)?;
     check_scale(args.scale)?;
+    check_measures(args.measures)?;
+    let outputs = [Some(&args.out), args.png.as_ref(), args.energy.as_ref()];
+    check_outputs(args.model.as_slice(), &outputs, args.png.as_deref())?;
     let model = load_model(args.model.as_deref())?;
+    let grid = model.rbm.geometry.grid;
+    check_roll_image(grid, args.measures * grid.steps_per_measure(), args.scale)?;
     let per_measure = density_per_measure(args.ones, args.density);
     let image_measures = model.rbm.geometry.measures;
     let first = match per_measure {
@@ -165,6 +177,15 @@ pub fn run_compose(args: ComposeArgs) -> anyhow::Result<()> {
 
 pub fn run_continue(args: ContinueArgs) -> anyhow::Result<()> {
     check_scale(args.scale)?;
+    check_measures(args.measures)?;
+    let inputs: Vec<PathBuf> = std::iter::once(args.input.clone())
+        .chain(args.model.clone())
+        .collect();
+    check_outputs(
+        &inputs,
+        &[Some(&args.out), args.png.as_ref()],
+        args.png.as_deref(),
+    )?;
     let model = load_model(args.model.as_deref())?;
     if model.rbm.geometry.measures < 2 {
         bail!(
@@ -177,6 +198,12 @@ pub fn run_continue(args: ContinueArgs) -> anyhow::Result<()> {
     let grid = model.rbm.geometry.grid;
     let phrase = read_phrase(&args, grid)?;
     let density = density_per_measure(args.ones, args.density);
+    let join_step = phrase.last_bar.start_step + phrase.last_bar.len_steps;
+    check_roll_image(
+        grid,
+        join_step + args.measures * grid.steps_per_measure(),
+        args.scale,
+    )?;
 
     let started = Instant::now();
     let mut composer = Composer::new(&model.rbm);
@@ -193,7 +220,6 @@ pub fn run_continue(args: ContinueArgs) -> anyhow::Result<()> {
     log_ones_per_measure(&answer.roll);
 
     // The phrase as played, then the answer from the bar line on.
-    let join_step = phrase.last_bar.start_step + phrase.last_bar.len_steps;
     let mut notes = phrase.notes;
     notes.extend(
         answer
@@ -419,18 +445,34 @@ fn check_scale(scale: u32) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn write_file(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    std::fs::write(path, bytes).with_context(|| format!("writing {}", path.display()))?;
-    log::info!("wrote {}", path.display());
+fn check_measures(measures: usize) -> anyhow::Result<()> {
+    if measures > MAX_MEASURES {
+        bail!("--measures {measures}: at most {MAX_MEASURES} at a time");
+    }
     Ok(())
 }
 
-fn save_png(path: &Path, image: &image::GrayImage) -> anyhow::Result<()> {
-    image
-        .save(path)
-        .with_context(|| format!("writing {}", path.display()))?;
-    log::info!("wrote {}", path.display());
-    Ok(())
+/// Refuses, before any work, outputs that would overwrite an input or each other, and a PNG
+/// path of another format.
+fn check_outputs(
+    inputs: &[PathBuf],
+    outputs: &[Option<&PathBuf>],
+    png: Option<&Path>,
+) -> anyhow::Result<()> {
+    let inputs: Vec<&Path> = inputs.iter().map(PathBuf::as_path).collect();
+    let outputs: Vec<&Path> = outputs
+        .iter()
+        .flatten()
+        .map(|path| path.as_path())
+        .collect();
+    check_distinct_files(&inputs, &outputs)?;
+    png.map_or(Ok(()), check_png_path)
+}
+
+/// Refuses, before composing, a PNG of a roll of `steps` too large to draw.
+fn check_roll_image(grid: Grid, steps: usize, scale: u32) -> anyhow::Result<()> {
+    let scale = u64::from(scale);
+    check_image_size(steps as u64 * scale, grid.pitch_rows as u64 * scale)
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -7,13 +7,15 @@
 
 use std::path::{Path, PathBuf};
 
-use anyhow::{bail, Context};
+use anyhow::bail;
 use image::{GrayImage, Luma};
 
 use continuo_model::dataset::Dataset;
 use continuo_model::midi_in::read_midi_file;
 use continuo_model::pickup::detect_pickup_on;
 use continuo_model::{Grid, PianoRoll};
+
+use crate::outputs::{check_distinct_files, check_image_size, check_png_path, save_png};
 
 /// A sounding cell.
 pub const NOTE: Luma<u8> = Luma([255]);
@@ -89,18 +91,45 @@ pub fn sheet(rolls: &[PianoRoll], columns: usize, scale: u32, bar_lines: bool) -
 /// Images arranged in a grid with [`TILE_GAP_PX`] of [`TILE_BORDER`] around each.
 fn tile(tiles: &[GrayImage], columns: usize) -> GrayImage {
     let columns = columns.clamp(1, tiles.len().max(1));
-    let rows = tiles.len().div_ceil(columns).max(1);
     let tile_width = tiles.iter().map(|t| t.width()).max().unwrap_or(0);
     let tile_height = tiles.iter().map(|t| t.height()).max().unwrap_or(0);
-    let width = columns as u32 * (tile_width + TILE_GAP_PX) + TILE_GAP_PX;
-    let height = rows as u32 * (tile_height + TILE_GAP_PX) + TILE_GAP_PX;
-    let mut sheet = GrayImage::from_pixel(width, height, TILE_BORDER);
+    let (width, height) = sheet_size(tile_width, tile_height, tiles.len(), columns);
+    let mut sheet = GrayImage::from_pixel(width as u32, height as u32, TILE_BORDER);
     for (index, tile) in tiles.iter().enumerate() {
         let left = TILE_GAP_PX + (index % columns) as u32 * (tile_width + TILE_GAP_PX);
         let top = TILE_GAP_PX + (index / columns) as u32 * (tile_height + TILE_GAP_PX);
         image::imageops::replace(&mut sheet, tile, left as i64, top as i64);
     }
     sheet
+}
+
+/// Width and height in pixels of a sheet of `count` tiles of at most `tile_width` x
+/// `tile_height`, `columns` to a row.
+fn sheet_size(tile_width: u32, tile_height: u32, count: usize, columns: usize) -> (u64, u64) {
+    let columns = columns.clamp(1, count.max(1)) as u64;
+    let rows = (count as u64).div_ceil(columns).max(1);
+    let gap = u64::from(TILE_GAP_PX);
+    (
+        columns * (u64::from(tile_width) + gap) + gap,
+        rows * (u64::from(tile_height) + gap) + gap,
+    )
+}
+
+/// Refuses a roll image (or a sheet of `count` of them) too large to draw, before drawing.
+fn check_rolls_size(
+    steps: usize,
+    rows: usize,
+    scale: u32,
+    count: usize,
+    columns: usize,
+) -> anyhow::Result<()> {
+    let side = |cells: usize| u32::try_from(cells as u64 * u64::from(scale)).unwrap_or(u32::MAX);
+    let (width, height) = if count == 1 {
+        (u64::from(side(steps)), u64::from(side(rows)))
+    } else {
+        sheet_size(side(steps), side(rows), count, columns)
+    };
+    check_image_size(width, height)
 }
 
 #[derive(clap::Args)]
@@ -150,20 +179,20 @@ pub fn run(args: RenderArgs) -> anyhow::Result<()> {
     if args.scale == 0 || args.scale > 64 {
         bail!("--scale {}: use 1 to 64 pixels per cell", args.scale);
     }
+    check_png_path(&args.out)?;
+    let inputs: Vec<&Path> = [&args.dataset, &args.midi]
+        .into_iter()
+        .flatten()
+        .map(PathBuf::as_path)
+        .collect();
+    check_distinct_files(&inputs, &[&args.out])?;
     let image = match (&args.dataset, &args.midi) {
         (Some(dataset), _) => render_dataset(dataset, &args)?,
         (None, Some(midi)) => render_midi(midi, &args)?,
         (None, None) => bail!("give --dataset FILE or --midi FILE"),
     };
-    image
-        .save(&args.out)
-        .with_context(|| format!("writing {}", args.out.display()))?;
-    log::info!(
-        "wrote {} ({} x {} pixels)",
-        args.out.display(),
-        image.width(),
-        image.height()
-    );
+    save_png(&args.out, &image)?;
+    log::info!("{} x {} pixels", image.width(), image.height());
     Ok(())
 }
 
@@ -175,6 +204,9 @@ fn render_dataset(path: &Path, args: &RenderArgs) -> anyhow::Result<GrayImage> {
     } else {
         (0..args.first.unwrap_or(1).min(dataset.len())).collect()
     };
+    if args.first == Some(0) {
+        bail!("--first 0 draws nothing: give 1 or more");
+    }
     if indices.is_empty() {
         bail!("{} holds no images", path.display());
     }
@@ -195,11 +227,19 @@ fn render_dataset(path: &Path, args: &RenderArgs) -> anyhow::Result<GrayImage> {
         );
     }
 
+    let columns = args.columns.unwrap_or(4);
+    let geometry = dataset.geometry();
+    check_rolls_size(
+        geometry.steps(),
+        geometry.grid.pitch_rows,
+        args.scale,
+        indices.len(),
+        columns,
+    )?;
     let rolls: Vec<PianoRoll> = indices.iter().map(|&i| dataset.image(i)).collect();
     if rolls.len() == 1 {
         return Ok(roll_image(&rolls[0], args.scale, args.bars));
     }
-    let columns = args.columns.unwrap_or(4);
     Ok(sheet(&rolls, columns, args.scale, args.bars))
 }
 
@@ -232,6 +272,18 @@ fn render_midi(path: &Path, args: &RenderArgs) -> anyhow::Result<GrayImage> {
     };
     let start = first.start_step;
     let end = last.start_step + last.len_steps;
+    // A sheet of tiles is no larger than the whole roll in one row, plus its borders.
+    let tiles = args
+        .tile_bars
+        .filter(|&m| m > 0)
+        .map_or(1, |m| chosen.len().div_ceil(m));
+    check_rolls_size(end - start, grid.pitch_rows, args.scale, 1, 1)?;
+    if tiles > 1 {
+        let widest_tile =
+            chosen.iter().map(|b| b.len_steps).max().unwrap_or(0) * args.tile_bars.unwrap_or(1);
+        let columns = args.columns.unwrap_or(4);
+        check_rolls_size(widest_tile, grid.pitch_rows, args.scale, tiles, columns)?;
+    }
     let (full_roll, _) = score.roll(grid);
     let roll = full_roll.window(start, end - start);
 
