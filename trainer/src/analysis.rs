@@ -29,10 +29,6 @@ use std::path::{Path, PathBuf};
 
 use anyhow::Context;
 
-use continuo_model::bundled::default_model;
-use continuo_model::weights;
-use continuo_model::Rbm;
-
 /// The options every analysis of one model shares.
 #[derive(clap::Args, Clone, Debug)]
 pub struct ModelArgs {
@@ -44,40 +40,7 @@ pub struct ModelArgs {
     pub out_dir: PathBuf,
 }
 
-/// A model and the name tables call it by.
-pub struct NamedModel {
-    pub rbm: Rbm,
-    /// The weight file and its card's name, or the bundled model's name.
-    pub name: String,
-    /// The pieces the model's training held out, from its card: music it has not seen.
-    pub heldout_pieces: Vec<String>,
-    /// Epochs of training, from its card, for legends that tell models of one size apart.
-    pub epochs: usize,
-}
-
-/// The model of `--model`, or the built-in default.
-pub fn load_model(path: Option<&Path>) -> anyhow::Result<NamedModel> {
-    let ((rbm, card), name) = match path {
-        Some(path) => (weights::load(path)?, format!("{}", path.display())),
-        None => (default_model()?, "the built-in model".to_string()),
-    };
-    let heldout_pieces = card
-        .corpus
-        .as_ref()
-        .map(|corpus| corpus.heldout_pieces.clone())
-        .unwrap_or_default();
-    Ok(NamedModel {
-        name: format!(
-            "{name} ({}, P = {}, {} epochs)",
-            card.name,
-            rbm.hidden_units(),
-            card.epochs
-        ),
-        rbm,
-        heldout_pieces,
-        epochs: card.epochs,
-    })
-}
+pub use crate::models::{load_model, NamedModel};
 
 /// Creates `dir` when missing and returns the path of `file` in it.
 pub fn output_path(dir: &Path, file: &str) -> anyhow::Result<PathBuf> {

@@ -14,9 +14,9 @@ use continuo_model::direct::DirectComposer;
 use continuo_model::midi_in::{read_midi_file, Bar, Score};
 use continuo_model::midi_out::{notes_to_midi, MidiExport};
 use continuo_model::pickup::detect_pickup_on;
-use continuo_model::weights;
 use continuo_model::{Geometry, Grid, Note, PianoRoll, Rbm};
 
+use crate::models::load_model;
 use crate::outputs::{
     check_distinct_files, check_image_size, check_png_path, save_png, write_file,
 };
@@ -246,36 +246,6 @@ pub fn run_continue(args: ContinueArgs) -> anyhow::Result<()> {
         save_png(png, &roll_image_with_bars(&roll, args.scale, &bars))?;
     }
     Ok(())
-}
-
-/// A model and the name messages call it by.
-struct LoadedModel {
-    rbm: Rbm,
-    /// The weight file, or the bundled model's name.
-    name: String,
-}
-
-/// The model of `--model FILE`, or the bundled default. Errors name the file and the problem.
-fn load_model(path: Option<&Path>) -> anyhow::Result<LoadedModel> {
-    let Some(path) = path else {
-        let (rbm, card) = continuo_model::bundled::default_model()?;
-        return Ok(LoadedModel {
-            rbm,
-            name: format!("the built-in model ({})", card.name),
-        });
-    };
-    let (rbm, card) = weights::load(path)?;
-    if rbm.geometry.measures == 0 || rbm.geometry.grid.steps_per_measure() == 0 {
-        bail!(
-            "{}: the model's geometry ({:?}) describes empty images",
-            path.display(),
-            rbm.geometry
-        );
-    }
-    Ok(LoadedModel {
-        rbm,
-        name: format!("{} ({})", path.display(), card.name),
-    })
 }
 
 /// The density per measure from `--ones` or `--density`; the paper's 500 by default.
@@ -748,7 +718,7 @@ fn median(values: &mut [f64]) -> f64 {
 mod tests {
     use super::*;
     use continuo_model::midi_out::roll_to_midi;
-    use continuo_model::weights::{ModelCard, Precision};
+    use continuo_model::weights::{self, ModelCard, Precision};
 
     fn note(pitch: u8, start_step: usize, end_step: usize) -> Note {
         Note {

@@ -10,6 +10,7 @@ mod dataset;
 mod dense_reference;
 mod gpu;
 mod metrics;
+mod models;
 mod outputs;
 mod render;
 mod sparse_images;
