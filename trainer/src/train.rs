@@ -3,10 +3,10 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::OnceLock;
 use std::time::Instant;
 
-use anyhow::{bail, Context};
+use anyhow::{anyhow, bail, Context};
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 
 use continuo_model::geometry::Geometry;
 use continuo_model::weights::{
-    self, CorpusSummary, Hyperparameters, ModelCard, Precision, VisibleBiasInit,
+    self, CorpusSummary, EpochMetrics, Hyperparameters, ModelCard, Precision, VisibleBiasInit,
 };
 use continuo_model::Rbm;
 
@@ -268,10 +268,7 @@ impl Session {
     }
 
     fn train(mut self, args: &TrainArgs) -> anyhow::Result<()> {
-        let stop = Arc::new(AtomicBool::new(false));
-        let handler_flag = Arc::clone(&stop);
-        ctrlc::set_handler(move || handler_flag.store(true, Ordering::SeqCst))
-            .context("installing the Ctrl-C handler")?;
+        let stop = stop_flag()?;
 
         let mut csv = args
             .metrics
@@ -289,7 +286,7 @@ impl Session {
 
         for epoch in self.position.epochs..args.epochs {
             let started = Instant::now();
-            let finished = self.train_epoch(epoch, args, &progress, &stop)?;
+            let finished = self.train_epoch(epoch, args, &progress, stop)?;
             if !finished {
                 let message = format!(
                     "stopped during epoch {}; {} holds epoch {}",
@@ -325,6 +322,11 @@ impl Session {
             // A line per epoch also reaches a log file, where the bar is not drawn.
             progress.suspend(|| log::info!("{summary}"));
             progress.set_message(summary);
+            // Checked before anything is written, so that the files keep the last good epoch.
+            if !epoch_is_finite(&self.trainer.rbm, &epoch_metrics) {
+                progress.abandon();
+                return Err(self.divergence_error(epoch + 1, args));
+            }
             if let Some(csv) = &mut csv {
                 csv.write(&epoch_metrics, seconds, images_per_second)?;
             }
@@ -341,12 +343,6 @@ impl Session {
                 &self.position,
             )?;
             weights::save(&args.out, &self.trainer.rbm, &self.card, precision)?;
-            if !self.trainer.rbm.w.iter().all(|w| w.is_finite()) {
-                bail!(
-                    "the weights diverged (not finite) in epoch {}; lower --lr",
-                    epoch + 1
-                );
-            }
         }
         progress.finish();
         log::info!(
@@ -356,6 +352,23 @@ impl Session {
             args.out.display()
         );
         Ok(())
+    }
+
+    /// The error of an epoch whose weights or metrics are not finite, saying what the files
+    /// on disk still hold.
+    fn divergence_error(&self, epoch: usize, args: &TrainArgs) -> anyhow::Error {
+        let kept = match self.position.epochs {
+            0 => "nothing was written".to_string(),
+            good => format!(
+                "{} and {} still hold epoch {good}, the last good checkpoint",
+                args.out.display(),
+                checkpoint::state_path(&args.out).display()
+            ),
+        };
+        anyhow!(
+            "the weights diverged (not finite) in epoch {epoch}; {kept}; start a new run with a \
+             lower --lr"
+        )
     }
 
     /// One pass over the training images in a seeded order; `false` when Ctrl-C stopped it.
@@ -396,6 +409,39 @@ impl Session {
         }
         Ok(true)
     }
+}
+
+/// Whether an epoch's parameters and monitoring figures are all finite: a diverged model
+/// would be saved with NaN weights and a card whose metrics JSON cannot store (as `null`).
+fn epoch_is_finite(rbm: &Rbm, metrics: &EpochMetrics) -> bool {
+    let parameters_finite = rbm
+        .w
+        .iter()
+        .chain(&rbm.b)
+        .chain(&rbm.c)
+        .all(|x| x.is_finite());
+    let figures = [
+        Some(metrics.train_reconstruction_error),
+        metrics.heldout_reconstruction_error,
+        Some(metrics.train_free_energy),
+        metrics.heldout_free_energy,
+        metrics.free_energy_gap,
+    ];
+    parameters_finite && figures.iter().flatten().all(|x| x.is_finite())
+}
+
+/// The flag Ctrl-C sets. `ctrlc` takes one handler per process, so it is installed on the
+/// first call and shared by every later run in the process (the tests run several).
+fn stop_flag() -> anyhow::Result<&'static AtomicBool> {
+    static STOP: AtomicBool = AtomicBool::new(false);
+    static INSTALLED: OnceLock<Result<(), String>> = OnceLock::new();
+    INSTALLED
+        .get_or_init(|| {
+            ctrlc::set_handler(|| STOP.store(true, Ordering::SeqCst)).map_err(|e| e.to_string())
+        })
+        .clone()
+        .map_err(|message| anyhow!("installing the Ctrl-C handler: {message}"))?;
+    Ok(&STOP)
 }
 
 /// Continues from `--out` and its state file. Without a state file the weights still come
@@ -470,3 +516,6 @@ fn progress_bar(batches: u64) -> ProgressBar {
 fn format_optional(value: Option<f32>, decimals: usize) -> String {
     value.map_or_else(|| "-".to_string(), |v| format!("{v:.decimals$}"))
 }
+
+#[cfg(test)]
+mod tests;

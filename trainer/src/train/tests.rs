@@ -1,0 +1,132 @@
+//! End-to-end runs of `continuo train` on a dataset of eight tiny images.
+
+use std::path::{Path, PathBuf};
+
+use continuo_model::dataset::{Dataset, Provenance};
+use continuo_model::piano_roll::PianoRoll;
+
+use super::*;
+use crate::cpu::tests::tiny_geometry;
+
+/// A folder of its own for one test, removed when the test ends.
+struct Scratch(PathBuf);
+
+impl Scratch {
+    fn new(test: &str) -> Self {
+        let folder =
+            std::env::temp_dir().join(format!("continuo-train-{test}-{}", std::process::id()));
+        std::fs::remove_dir_all(&folder).ok();
+        std::fs::create_dir_all(&folder).expect("scratch folder");
+        Scratch(folder)
+    }
+
+    fn path(&self, file: &str) -> PathBuf {
+        self.0.join(file)
+    }
+}
+
+impl Drop for Scratch {
+    fn drop(&mut self) {
+        std::fs::remove_dir_all(&self.0).ok();
+    }
+}
+
+/// Two images from each of four pieces; `variant` changes the notes, and so the SHA-256.
+fn write_dataset(path: &Path, variant: usize) {
+    let geometry = tiny_geometry();
+    let mut dataset = Dataset::new(geometry);
+    for image in 0..8 {
+        let mut roll = PianoRoll::new(geometry.grid, geometry.steps());
+        roll.set(image % 4, (image + variant) % 2, true);
+        roll.set((image + 1 + variant) % 4, 1, true);
+        let provenance = Provenance {
+            file: format!("piece{}.mid", image / 2),
+            first_bar: 1,
+            transposition: 0,
+        };
+        dataset.push(&roll, provenance);
+    }
+    dataset.write(path).expect("write the dataset");
+}
+
+/// One epoch of a four-hidden-unit model on `tiny.ds`, written to `m.st`.
+fn tiny_args(scratch: &Scratch) -> TrainArgs {
+    TrainArgs {
+        data: scratch.path("tiny.ds"),
+        hidden: 4,
+        epochs: 1,
+        batch: 2,
+        lr: 0.05,
+        momentum: 0.5,
+        weight_decay: 0.0,
+        k: 1,
+        persistent: false,
+        seed: 1,
+        holdout: 0.25,
+        out: scratch.path("m.st"),
+        metrics: None,
+        resume: false,
+        half: false,
+        device: Device::Cpu,
+        name: "tiny".into(),
+        visible_bias: VisibleBias::Data,
+        monitor_images: 8,
+    }
+}
+
+/// A scratch folder holding `tiny.ds` and a model trained on it for one epoch.
+fn trained_for_one_epoch(test: &str) -> Scratch {
+    let scratch = Scratch::new(test);
+    write_dataset(&scratch.path("tiny.ds"), 0);
+    let mut args = tiny_args(&scratch);
+    args.metrics = Some(scratch.path("m.csv"));
+    run(args).expect("the first epoch");
+    scratch
+}
+
+fn resume_args(scratch: &Scratch, epochs: usize) -> TrainArgs {
+    TrainArgs {
+        epochs,
+        resume: true,
+        metrics: Some(scratch.path("m.csv")),
+        ..tiny_args(scratch)
+    }
+}
+
+fn contents(paths: &[PathBuf]) -> Vec<Vec<u8>> {
+    paths
+        .iter()
+        .map(|path| std::fs::read(path).expect("read a run's file"))
+        .collect()
+}
+
+#[test]
+fn a_diverging_epoch_leaves_the_last_checkpoint_intact() {
+    let scratch = trained_for_one_epoch("diverge");
+    let out = scratch.path("m.st");
+    let files = [
+        out.clone(),
+        checkpoint::state_path(&out),
+        scratch.path("m.csv"),
+    ];
+    let before = contents(&files);
+
+    let args = resume_args(&scratch, 2);
+    let data = read_training_data(&args.data).expect("read the dataset");
+    let mut session = Session::prepare(&args, data).expect("resume");
+    // A NaN momentum turns every weight into NaN at the first batch of epoch 2.
+    session.trainer.velocity.w.fill(f32::NAN);
+    let error = session.train(&args).expect_err("diverges").to_string();
+
+    assert!(
+        error.contains("diverged") && error.contains("epoch 2"),
+        "{error}"
+    );
+    assert!(error.contains("still hold epoch 1"), "{error}");
+    assert!(
+        contents(&files) == before,
+        "a file of epoch 1 was overwritten"
+    );
+    let (_, card) = weights::load(&out).expect("the epoch-1 model still loads");
+    assert_eq!(card.epochs, 1);
+}
