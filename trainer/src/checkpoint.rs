@@ -115,7 +115,8 @@ pub fn load(path: &Path, trainer: &mut CpuTrainer) -> anyhow::Result<RunPosition
         .as_ref()
         .and_then(|map| map.get(STATE_KEY))
         .map(|json| serde_json::from_str(json))
-        .transpose()?
+        .transpose()
+        .with_context(|| format!("{}: the run position is malformed", path.display()))?
         .with_context(context)?;
 
     let (visible, hidden) = (trainer.rbm.visible_units(), trainer.rbm.hidden_units());
@@ -255,5 +256,25 @@ mod tests {
             "{error}"
         );
         assert_eq!(restored.velocity, Velocity::zeros(&restored.rbm));
+    }
+
+    #[test]
+    fn a_malformed_position_names_the_file() {
+        let zeros = [0u8; 4];
+        let tensor = TensorView::new(Dtype::F32, vec![1], &zeros).expect("tensor");
+        let metadata = HashMap::from([(STATE_KEY.to_string(), r#"{"epochs":"x"}"#.to_string())]);
+        let bytes = safetensors::serialize([("W", tensor)], Some(metadata)).expect("serialize");
+        let dir = std::env::temp_dir().join(format!("continuo-bad-json-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("m.safetensors.state");
+        std::fs::write(&path, bytes).expect("write state");
+
+        let mut trainer = CpuTrainer::new(Rbm::xavier(tiny_geometry(), 4, 1), settings(2));
+        let error = load(&path, &mut trainer)
+            .expect_err("malformed JSON")
+            .to_string();
+        std::fs::remove_dir_all(&dir).ok();
+        assert!(error.contains("m.safetensors.state"), "{error}");
+        assert!(error.contains("run position is malformed"), "{error}");
     }
 }

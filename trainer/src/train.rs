@@ -252,7 +252,8 @@ impl Session {
             dataset_sha256: summary.dataset_sha256.clone(),
         };
         if args.resume {
-            position = resume(args, &mut trainer, &position)?;
+            let batches_per_epoch = training.len().div_ceil(args.batch);
+            position = resume(args, &mut trainer, &position, batches_per_epoch)?;
         }
 
         let gpu = gpu::for_device(args.device, &trainer)?;
@@ -450,26 +451,36 @@ fn resume(
     args: &TrainArgs,
     trainer: &mut CpuTrainer,
     fresh: &RunPosition,
+    batches_per_epoch: usize,
 ) -> anyhow::Result<RunPosition> {
-    let (rbm, card) = weights::load(&args.out)?;
-    if rbm.geometry != trainer.rbm.geometry || rbm.hidden_units() != trainer.rbm.hidden_units() {
+    if !args.out.is_file() {
         bail!(
-            "{} has {} hidden units on another geometry; it cannot continue with --hidden {}",
-            args.out.display(),
-            rbm.hidden_units(),
-            args.hidden
+            "{} does not exist: --resume needs the weight file of an earlier run as --out",
+            args.out.display()
         );
     }
+    let (rbm, card) = weights::load(&args.out)?;
+    if rbm.geometry != trainer.rbm.geometry {
+        bail!(
+            "{} is a model of another image geometry than {}",
+            args.out.display(),
+            args.data.display()
+        );
+    }
+    check_same_run(args, &card, &trainer.settings, &fresh.dataset_sha256)?;
+    let card_position = position_of_card(&card, batches_per_epoch, &fresh.dataset_sha256)
+        .with_context(|| format!("the card of {} is implausible", args.out.display()))?;
+
     let state_path = checkpoint::state_path(&args.out);
     if state_path.exists() {
         let position = checkpoint::load(&state_path, trainer)?;
-        if position.dataset_sha256 != fresh.dataset_sha256 {
-            bail!(
-                "{} was trained on another dataset (SHA-256 {}); resume with the same --data",
-                args.out.display(),
-                position.dataset_sha256
-            );
-        }
+        check_position(&position, &card_position).with_context(|| {
+            format!(
+                "{} does not belong to {}; remove it to resume from the weights alone",
+                state_path.display(),
+                args.out.display()
+            )
+        })?;
         log::info!(
             "resuming after epoch {} from {}",
             position.epochs,
@@ -483,17 +494,148 @@ fn resume(
         args.out.display()
     );
     trainer.rbm = rbm;
-    let batches_per_epoch = card
-        .corpus
-        .map(|corpus| corpus.training_images.div_ceil(args.batch))
-        .unwrap_or(0);
-    trainer.batches_done = (card.epochs * batches_per_epoch) as u64;
+    trainer.batches_done = card_position.batches_done;
+    Ok(card_position)
+}
+
+/// Refuses to continue a model on other data or with other settings than its card records:
+/// the card would then describe a model that no single run produced (and a changed
+/// `--holdout` or `--seed` would train on the held-out pieces).
+fn check_same_run(
+    args: &TrainArgs,
+    card: &ModelCard,
+    settings: &Hyperparameters,
+    dataset_sha256: &str,
+) -> anyhow::Result<()> {
+    let out = args.out.display();
+    let (Some(trained_with), Some(corpus)) = (&card.hyperparameters, &card.corpus) else {
+        bail!("{out} has no training record in its card, so --resume cannot continue it");
+    };
+    if corpus.dataset_sha256 != dataset_sha256 {
+        bail!(
+            "{out} was trained on another dataset ({}, SHA-256 {}); resume with the same --data",
+            corpus.dataset,
+            corpus.dataset_sha256
+        );
+    }
+    let mut changed = changed_settings(trained_with, settings);
+    if card.hidden_units != args.hidden {
+        changed.insert(
+            0,
+            format!(
+                "--hidden {} (the run used {})",
+                args.hidden, card.hidden_units
+            ),
+        );
+    }
+    if !changed.is_empty() {
+        bail!(
+            "{out} was trained with other settings: {}; --resume continues a run with the \
+             settings it started with (changing them is not supported)",
+            changed.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// The flags whose values differ between the settings a run used and the current ones, as
+/// `--lr 0.1 (the run used 0.05)`.
+fn changed_settings(used: &Hyperparameters, now: &Hyperparameters) -> Vec<String> {
+    let visible_bias = |init: VisibleBiasInit| match init {
+        VisibleBiasInit::DataLogOdds => "data",
+        VisibleBiasInit::Zero => "zero",
+    };
+    let flags = [
+        (
+            "--batch",
+            used.batch_size.to_string(),
+            now.batch_size.to_string(),
+        ),
+        (
+            "--lr",
+            used.learning_rate.to_string(),
+            now.learning_rate.to_string(),
+        ),
+        (
+            "--momentum",
+            used.momentum.to_string(),
+            now.momentum.to_string(),
+        ),
+        (
+            "--weight-decay",
+            used.weight_decay.to_string(),
+            now.weight_decay.to_string(),
+        ),
+        ("--k", used.cd_steps.to_string(), now.cd_steps.to_string()),
+        (
+            "--persistent",
+            used.persistent.to_string(),
+            now.persistent.to_string(),
+        ),
+        ("--seed", used.seed.to_string(), now.seed.to_string()),
+        (
+            "--holdout",
+            used.holdout_fraction.to_string(),
+            now.holdout_fraction.to_string(),
+        ),
+        (
+            "--visible-bias",
+            visible_bias(used.visible_bias_init).to_string(),
+            visible_bias(now.visible_bias_init).to_string(),
+        ),
+    ];
+    flags
+        .into_iter()
+        .filter(|(_, used, now)| used != now)
+        .map(|(flag, used, now)| format!("{flag} {now} (the run used {used})"))
+        .collect()
+}
+
+/// Where a run stands according to its weight file's card: what its state file must agree
+/// with, and what a run without one resumes from.
+fn position_of_card(
+    card: &ModelCard,
+    batches_per_epoch: usize,
+    dataset_sha256: &str,
+) -> anyhow::Result<RunPosition> {
+    let Some(batches_done) = (card.epochs as u64).checked_mul(batches_per_epoch as u64) else {
+        bail!("{} epochs is not a count a run reaches", card.epochs);
+    };
+    check_training_seconds(card.training_seconds)?;
     Ok(RunPosition {
         epochs: card.epochs,
-        batches_done: trainer.batches_done,
+        batches_done,
         training_seconds: card.training_seconds,
-        dataset_sha256: fresh.dataset_sha256.clone(),
+        dataset_sha256: dataset_sha256.to_string(),
     })
+}
+
+/// Refuses a state file that disagrees with its weight file's card: both are written after
+/// every epoch, so they only disagree when one was damaged, replaced or cut off midway.
+fn check_position(state: &RunPosition, card: &RunPosition) -> anyhow::Result<()> {
+    if state.dataset_sha256 != card.dataset_sha256 {
+        bail!(
+            "it was written for another dataset (SHA-256 {})",
+            state.dataset_sha256
+        );
+    }
+    if state.epochs != card.epochs || state.batches_done != card.batches_done {
+        bail!(
+            "it holds epoch {} after {} batches, but the card says epoch {} after {} batches",
+            state.epochs,
+            state.batches_done,
+            card.epochs,
+            card.batches_done
+        );
+    }
+    check_training_seconds(state.training_seconds)
+}
+
+fn check_training_seconds(seconds: f64) -> anyhow::Result<()> {
+    if !(seconds.is_finite() && seconds >= 0.0) {
+        bail!("{seconds} s of training is not a duration");
+    }
+    Ok(())
 }
 
 /// A fixed, seeded choice of up to `count` images, the same every epoch.

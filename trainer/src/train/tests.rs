@@ -130,3 +130,82 @@ fn a_diverging_epoch_leaves_the_last_checkpoint_intact() {
     let (_, card) = weights::load(&out).expect("the epoch-1 model still loads");
     assert_eq!(card.epochs, 1);
 }
+
+#[test]
+fn resuming_continues_with_and_without_a_state_file() {
+    let scratch = trained_for_one_epoch("resume");
+    let out = scratch.path("m.st");
+    run(resume_args(&scratch, 2)).expect("resume from the state");
+    assert_eq!(weights::load(&out).expect("epoch 2").1.epochs, 2);
+
+    std::fs::remove_file(checkpoint::state_path(&out)).expect("remove the state");
+    run(resume_args(&scratch, 3)).expect("resume from the weights alone");
+    assert_eq!(weights::load(&out).expect("epoch 3").1.epochs, 3);
+}
+
+#[test]
+fn resuming_without_a_state_refuses_another_dataset() {
+    let scratch = trained_for_one_epoch("other-data");
+    let out = scratch.path("m.st");
+    std::fs::remove_file(checkpoint::state_path(&out)).expect("remove the state");
+    write_dataset(&scratch.path("other.ds"), 1);
+    let args = TrainArgs {
+        data: scratch.path("other.ds"),
+        ..resume_args(&scratch, 2)
+    };
+    let error = run(args).expect_err("another dataset").to_string();
+    assert!(error.contains("another dataset"), "{error}");
+    assert_eq!(weights::load(&out).expect("unchanged").1.epochs, 1);
+}
+
+#[test]
+fn resuming_refuses_changed_settings_and_lists_them() {
+    let scratch = trained_for_one_epoch("settings");
+    let args = TrainArgs {
+        holdout: 0.0,
+        lr: 0.1,
+        ..resume_args(&scratch, 2)
+    };
+    let error = run(args).expect_err("changed settings").to_string();
+    assert!(error.contains("--holdout 0 (the run used 0.25)"), "{error}");
+    assert!(error.contains("--lr 0.1 (the run used 0.05)"), "{error}");
+    assert!(!error.contains("--batch"), "{error}");
+    let out = scratch.path("m.st");
+    assert_eq!(weights::load(&out).expect("unchanged").1.epochs, 1);
+}
+
+#[test]
+fn resuming_refuses_a_state_the_card_contradicts() {
+    let scratch = trained_for_one_epoch("position");
+    let state = checkpoint::state_path(&scratch.path("m.st"));
+    let mut trainer = CpuTrainer::new(
+        Rbm::xavier(tiny_geometry(), 4, 1),
+        crate::cpu::tests::settings(1),
+    );
+    let good = checkpoint::load(&state, &mut trainer).expect("the state of epoch 1");
+    let absurd = [
+        RunPosition {
+            epochs: 1_000_000_000_000_000,
+            ..good.clone()
+        },
+        RunPosition {
+            training_seconds: -5.0,
+            ..good.clone()
+        },
+    ];
+    for position in absurd {
+        checkpoint::save(&state, &trainer, &position).expect("rewrite the state");
+        let error = format!("{:#}", run(resume_args(&scratch, 2)).expect_err("refused"));
+        assert!(error.contains("m.st.state does not belong to"), "{error}");
+    }
+}
+
+#[test]
+fn resuming_without_a_weight_file_names_it() {
+    let scratch = Scratch::new("no-weights");
+    write_dataset(&scratch.path("tiny.ds"), 0);
+    let error = run(resume_args(&scratch, 1)).expect_err("nothing to resume");
+    let error = error.to_string();
+    assert!(error.contains("m.st does not exist"), "{error}");
+    assert!(error.contains("--resume needs the weight file"), "{error}");
+}
