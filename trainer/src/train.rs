@@ -181,9 +181,84 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
         bail!("--holdout is a fraction in [0, 1)");
     }
 
+    check_output_files(&args)?;
+
     let data = read_training_data(&args.data)?;
     let session = Session::prepare(&args, data)?;
     session.train(&args)
+}
+
+/// Checks, before the first epoch, that the run's files can be written and that none of them
+/// is another: `--out x.ds` would replace the dataset with a model, `--metrics` the same as
+/// `--out` would make each file overwrite the other.
+fn check_output_files(args: &TrainArgs) -> anyhow::Result<()> {
+    let mut outputs = vec![
+        ("--out", args.out.clone()),
+        ("the state file", checkpoint::state_path(&args.out)),
+    ];
+    if let Some(metrics) = &args.metrics {
+        outputs.push(("--metrics", metrics.clone()));
+    }
+    let data = same_file_key(&args.data);
+    for (index, (flag, path)) in outputs.iter().enumerate() {
+        check_writable_folder(flag, path)?;
+        let key = same_file_key(path);
+        if key == data {
+            bail!(
+                "{flag} {} is the dataset given as --data; the run would overwrite it",
+                path.display()
+            );
+        }
+        if let Some((other, _)) = outputs[..index]
+            .iter()
+            .find(|(_, other)| same_file_key(other) == key)
+        {
+            bail!("{flag} and {other} are the same file, {}", path.display());
+        }
+    }
+    Ok(())
+}
+
+/// Tries a probe file in the folder of an output file: a run that cannot save should fail
+/// before its first epoch, not after it.
+fn check_writable_folder(flag: &str, file: &Path) -> anyhow::Result<()> {
+    let folder = folder_of(file);
+    if !folder.is_dir() {
+        bail!(
+            "{flag} {}: the folder {} does not exist",
+            file.display(),
+            folder.display()
+        );
+    }
+    let probe = folder.join(format!(".continuo-probe-{}", std::process::id()));
+    std::fs::File::create(&probe).with_context(|| {
+        format!(
+            "{flag} {}: the folder {} is not writable",
+            file.display(),
+            folder.display()
+        )
+    })?;
+    std::fs::remove_file(&probe).ok();
+    Ok(())
+}
+
+fn folder_of(file: &Path) -> &Path {
+    match file.parent() {
+        Some(folder) if !folder.as_os_str().is_empty() => folder,
+        _ => Path::new("."),
+    }
+}
+
+/// A path with its folder canonicalised, so that two spellings of one file compare equal
+/// whether or not the file exists yet.
+fn same_file_key(file: &Path) -> PathBuf {
+    if let Ok(canonical) = std::fs::canonicalize(file) {
+        return canonical;
+    }
+    match (std::fs::canonicalize(folder_of(file)), file.file_name()) {
+        (Ok(folder), Some(name)) => folder.join(name),
+        _ => file.to_path_buf(),
+    }
 }
 
 /// Everything a run needs, set up before its first batch.

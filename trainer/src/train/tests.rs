@@ -209,3 +209,49 @@ fn resuming_without_a_weight_file_names_it() {
     assert!(error.contains("m.st does not exist"), "{error}");
     assert!(error.contains("--resume needs the weight file"), "{error}");
 }
+
+#[test]
+fn a_missing_output_folder_is_refused_before_training() {
+    let scratch = Scratch::new("no-folder");
+    write_dataset(&scratch.path("tiny.ds"), 0);
+    let args = TrainArgs {
+        out: scratch.path("missing/m.st"),
+        metrics: Some(scratch.path("m.csv")),
+        ..tiny_args(&scratch)
+    };
+    let error = run(args).expect_err("no folder").to_string();
+    assert!(error.contains("missing does not exist"), "{error}");
+    assert!(!scratch.path("m.csv").exists(), "training started");
+}
+
+#[test]
+fn outputs_that_overwrite_the_dataset_or_each_other_are_refused() {
+    let scratch = Scratch::new("same-file");
+    let data = scratch.path("tiny.ds");
+    write_dataset(&data, 0);
+    let dataset = std::fs::read(&data).expect("read the dataset");
+    // Another spelling of the dataset's path.
+    let folder_name = scratch.0.file_name().expect("a folder name");
+    let respelled = scratch.path("..").join(folder_name).join("tiny.ds");
+
+    let cases = [
+        (data.clone(), None, "--out"),
+        (scratch.path("m.st"), Some(respelled), "--metrics"),
+        (
+            scratch.path("m.st"),
+            Some(scratch.path("m.st")),
+            "--metrics and --out",
+        ),
+    ];
+    for (out, metrics, flag) in cases {
+        let args = TrainArgs {
+            out,
+            metrics,
+            ..tiny_args(&scratch)
+        };
+        let error = run(args).expect_err("the same file").to_string();
+        assert!(error.starts_with(flag), "{error}");
+        assert!(std::fs::read(&data).expect("the dataset") == dataset);
+    }
+    assert!(!scratch.path("m.st").exists());
+}
