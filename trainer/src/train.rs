@@ -114,6 +114,38 @@ pub struct TrainArgs {
     pub monitor_images: usize,
 }
 
+impl TrainArgs {
+    /// Refuses flags no run can train with, before anything is read or written.
+    fn validate(&self) -> anyhow::Result<()> {
+        require_at_least_one(&[
+            ("--batch", self.batch),
+            ("--hidden", self.hidden),
+            ("--k", self.k),
+        ])?;
+        if !(0.0..1.0).contains(&self.holdout) {
+            bail!("--holdout is a fraction in [0, 1)");
+        }
+        if self.epochs == 0 && !self.resume {
+            bail!("--epochs 0 trains nothing and writes no model; give at least 1");
+        }
+        Ok(())
+    }
+}
+
+/// Refuses a count of 0 among `counts` (flag and value), naming the flags.
+pub(crate) fn require_at_least_one(counts: &[(&str, usize)]) -> anyhow::Result<()> {
+    if counts.iter().any(|&(_, count)| count == 0) {
+        let flags: Vec<&str> = counts.iter().map(|&(flag, _)| flag).collect();
+        let listed = match flags.split_last() {
+            Some((last, [])) => last.to_string(),
+            Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+            None => String::new(),
+        };
+        bail!("{listed} must be at least 1");
+    }
+    Ok(())
+}
+
 /// A dataset read into the trainer's form.
 pub struct TrainingData {
     pub geometry: Geometry,
@@ -174,13 +206,7 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
-    if args.batch == 0 || args.hidden == 0 || args.k == 0 {
-        bail!("--batch, --hidden and --k must be at least 1");
-    }
-    if !(0.0..1.0).contains(&args.holdout) {
-        bail!("--holdout is a fraction in [0, 1)");
-    }
-
+    args.validate()?;
     check_output_files(&args)?;
 
     let data = read_training_data(&args.data)?;
@@ -353,6 +379,15 @@ impl Session {
             .transpose()?;
         let batches_per_epoch = self.training.len().div_ceil(args.batch);
         let remaining_epochs = args.epochs.saturating_sub(self.position.epochs);
+        if remaining_epochs == 0 {
+            log::info!(
+                "{} already holds {} epochs; nothing to train up to --epochs {}",
+                args.out.display(),
+                self.position.epochs,
+                args.epochs
+            );
+            return Ok(());
+        }
         let progress = progress_bar((remaining_epochs * batches_per_epoch) as u64);
         let precision = if args.half {
             Precision::F16

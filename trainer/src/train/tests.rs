@@ -255,3 +255,27 @@ fn outputs_that_overwrite_the_dataset_or_each_other_are_refused() {
     }
     assert!(!scratch.path("m.st").exists());
 }
+
+#[test]
+fn zero_epochs_is_refused() {
+    let scratch = Scratch::new("zero-epochs");
+    write_dataset(&scratch.path("tiny.ds"), 0);
+    let args = TrainArgs {
+        epochs: 0,
+        ..tiny_args(&scratch)
+    };
+    let error = run(args).expect_err("nothing to train").to_string();
+    assert!(error.contains("--epochs 0"), "{error}");
+    assert!(!scratch.path("m.st").exists());
+}
+
+#[test]
+fn zero_counts_are_refused_by_name() {
+    let scratch = Scratch::new("zero-counts");
+    let args = TrainArgs {
+        k: 0,
+        ..tiny_args(&scratch)
+    };
+    let error = args.validate().expect_err("k = 0").to_string();
+    assert_eq!(error, "--batch, --hidden and --k must be at least 1");
+}
