@@ -125,6 +125,20 @@ impl TrainArgs {
         if !(0.0..1.0).contains(&self.holdout) {
             bail!("--holdout is a fraction in [0, 1)");
         }
+        // A rate of 0 learns nothing and a negative one climbs the gradient; a momentum of 1
+        // or more lets the updates grow without bound.
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            bail!("--lr must be a positive number, not {}", self.lr);
+        }
+        if !(0.0..1.0).contains(&self.momentum) {
+            bail!("--momentum is a fraction in [0, 1), not {}", self.momentum);
+        }
+        if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
+            bail!(
+                "--weight-decay must be 0 or more, not {}",
+                self.weight_decay
+            );
+        }
         if self.epochs == 0 && !self.resume {
             bail!("--epochs 0 trains nothing and writes no model; give at least 1");
         }

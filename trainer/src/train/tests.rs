@@ -279,3 +279,34 @@ fn zero_counts_are_refused_by_name() {
     let error = args.validate().expect_err("k = 0").to_string();
     assert_eq!(error, "--batch, --hidden and --k must be at least 1");
 }
+
+#[test]
+fn learning_settings_out_of_range_are_refused() {
+    let scratch = Scratch::new("learning-settings");
+    let refused = [
+        ("--lr", -1.0, 0.5, 0.0),
+        ("--lr", 0.0, 0.5, 0.0),
+        ("--lr", f32::NAN, 0.5, 0.0),
+        ("--momentum", 0.05, 1.0, 0.0),
+        ("--momentum", 0.05, -0.1, 0.0),
+        ("--momentum", 0.05, f32::NAN, 0.0),
+        ("--weight-decay", 0.05, 0.5, -1.0),
+        ("--weight-decay", 0.05, 0.5, f32::INFINITY),
+    ];
+    for (flag, lr, momentum, weight_decay) in refused {
+        let args = TrainArgs {
+            lr,
+            momentum,
+            weight_decay,
+            ..tiny_args(&scratch)
+        };
+        let error = args.validate().expect_err(flag).to_string();
+        assert!(error.starts_with(flag), "{error}");
+    }
+    let fine = TrainArgs {
+        momentum: 0.0,
+        ..tiny_args(&scratch)
+    };
+    fine.validate()
+        .expect("momentum 0 is plain gradient descent");
+}
