@@ -262,6 +262,12 @@ fn check_output_files(args: &TrainArgs) -> anyhow::Result<()> {
 /// Tries a probe file in the folder of an output file: a run that cannot save should fail
 /// before its first epoch, not after it.
 fn check_writable_folder(flag: &str, file: &Path) -> anyhow::Result<()> {
+    if file.is_dir() {
+        bail!(
+            "{flag} {} is a folder; give the file to write",
+            file.display()
+        );
+    }
     let folder = folder_of(file);
     if !folder.is_dir() {
         bail!(

@@ -222,6 +222,13 @@ fn a_missing_output_folder_is_refused_before_training() {
     let error = run(args).expect_err("no folder").to_string();
     assert!(error.contains("missing does not exist"), "{error}");
     assert!(!scratch.path("m.csv").exists(), "training started");
+
+    let args = TrainArgs {
+        out: scratch.0.clone(),
+        ..tiny_args(&scratch)
+    };
+    let error = run(args).expect_err("a folder as --out").to_string();
+    assert!(error.contains("is a folder"), "{error}");
 }
 
 #[test]
