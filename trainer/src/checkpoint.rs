@@ -115,7 +115,8 @@ pub fn load(path: &Path, trainer: &mut CpuTrainer) -> anyhow::Result<RunPosition
         .as_ref()
         .and_then(|map| map.get(STATE_KEY))
         .map(|json| serde_json::from_str(json))
-        .transpose()?
+        .transpose()
+        .with_context(|| format!("{}: the run position is malformed", path.display()))?
         .with_context(context)?;
 
     let (visible, hidden) = (trainer.rbm.visible_units(), trainer.rbm.hidden_units());
@@ -157,6 +158,21 @@ pub fn load(path: &Path, trainer: &mut CpuTrainer) -> anyhow::Result<RunPosition
         b: Array1::from(floats("velocity_b", &[visible])?),
         c: Array1::from(floats("velocity_c", &[hidden])?),
     };
+    // A non-finite velocity would turn the weights into NaN at the first batch.
+    let velocity_parts = [
+        ("velocity_W", velocity.w.iter().find(|x| !x.is_finite())),
+        ("velocity_b", velocity.b.iter().find(|x| !x.is_finite())),
+        ("velocity_c", velocity.c.iter().find(|x| !x.is_finite())),
+    ];
+    for (name, bad) in velocity_parts {
+        if let Some(bad) = bad {
+            bail!(
+                "{}: \"{name}\" holds a value that is not finite ({bad}); the run that wrote it \
+                 diverged, so it cannot be resumed",
+                path.display()
+            );
+        }
+    }
     let lengths = integers("chain_lengths")?;
     let units = integers("chain_units")?;
     if lengths.iter().map(|&n| n as usize).sum::<usize>() != units.len()
@@ -212,5 +228,53 @@ mod tests {
         assert_eq!(restored.persistent_chains, trainer.persistent_chains);
         assert_eq!(restored.batches_done, 3);
         std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn a_state_with_a_non_finite_velocity_is_refused() {
+        let mut trainer = CpuTrainer::new(Rbm::xavier(tiny_geometry(), 4, 1), settings(2));
+        trainer.velocity.w[[3, 1]] = f32::NAN;
+        let position = RunPosition {
+            epochs: 1,
+            batches_done: 0,
+            training_seconds: 0.5,
+            dataset_sha256: "abc".into(),
+        };
+        let dir = std::env::temp_dir().join(format!("continuo-nan-state-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("m.safetensors.state");
+        save(&path, &trainer, &position).expect("save state");
+
+        let mut restored = CpuTrainer::new(Rbm::xavier(tiny_geometry(), 4, 99), settings(2));
+        let error = load(&path, &mut restored)
+            .expect_err("NaN velocity")
+            .to_string();
+        std::fs::remove_dir_all(&dir).ok();
+        assert!(error.contains("m.safetensors.state"), "{error}");
+        assert!(
+            error.contains("velocity_W") && error.contains("not finite"),
+            "{error}"
+        );
+        assert_eq!(restored.velocity, Velocity::zeros(&restored.rbm));
+    }
+
+    #[test]
+    fn a_malformed_position_names_the_file() {
+        let zeros = [0u8; 4];
+        let tensor = TensorView::new(Dtype::F32, vec![1], &zeros).expect("tensor");
+        let metadata = HashMap::from([(STATE_KEY.to_string(), r#"{"epochs":"x"}"#.to_string())]);
+        let bytes = safetensors::serialize([("W", tensor)], Some(metadata)).expect("serialize");
+        let dir = std::env::temp_dir().join(format!("continuo-bad-json-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let path = dir.join("m.safetensors.state");
+        std::fs::write(&path, bytes).expect("write state");
+
+        let mut trainer = CpuTrainer::new(Rbm::xavier(tiny_geometry(), 4, 1), settings(2));
+        let error = load(&path, &mut trainer)
+            .expect_err("malformed JSON")
+            .to_string();
+        std::fs::remove_dir_all(&dir).ok();
+        assert!(error.contains("m.safetensors.state"), "{error}");
+        assert!(error.contains("run position is malformed"), "{error}");
     }
 }

@@ -3,10 +3,10 @@
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::OnceLock;
 use std::time::Instant;
 
-use anyhow::{bail, Context};
+use anyhow::{anyhow, bail, Context};
 use indicatif::{ProgressBar, ProgressStyle};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 
 use continuo_model::geometry::Geometry;
 use continuo_model::weights::{
-    self, CorpusSummary, Hyperparameters, ModelCard, Precision, VisibleBiasInit,
+    self, CorpusSummary, EpochMetrics, Hyperparameters, ModelCard, Precision, VisibleBiasInit,
 };
 use continuo_model::Rbm;
 
@@ -114,6 +114,52 @@ pub struct TrainArgs {
     pub monitor_images: usize,
 }
 
+impl TrainArgs {
+    /// Refuses flags no run can train with, before anything is read or written.
+    fn validate(&self) -> anyhow::Result<()> {
+        require_at_least_one(&[
+            ("--batch", self.batch),
+            ("--hidden", self.hidden),
+            ("--k", self.k),
+        ])?;
+        if !(0.0..1.0).contains(&self.holdout) {
+            bail!("--holdout is a fraction in [0, 1)");
+        }
+        // A rate of 0 learns nothing and a negative one climbs the gradient; a momentum of 1
+        // or more lets the updates grow without bound.
+        if !(self.lr.is_finite() && self.lr > 0.0) {
+            bail!("--lr must be a positive number, not {}", self.lr);
+        }
+        if !(0.0..1.0).contains(&self.momentum) {
+            bail!("--momentum is a fraction in [0, 1), not {}", self.momentum);
+        }
+        if !(self.weight_decay.is_finite() && self.weight_decay >= 0.0) {
+            bail!(
+                "--weight-decay must be 0 or more, not {}",
+                self.weight_decay
+            );
+        }
+        if self.epochs == 0 && !self.resume {
+            bail!("--epochs 0 trains nothing and writes no model; give at least 1");
+        }
+        Ok(())
+    }
+}
+
+/// Refuses a count of 0 among `counts` (flag and value), naming the flags.
+pub(crate) fn require_at_least_one(counts: &[(&str, usize)]) -> anyhow::Result<()> {
+    if counts.iter().any(|&(_, count)| count == 0) {
+        let flags: Vec<&str> = counts.iter().map(|&(flag, _)| flag).collect();
+        let listed = match flags.split_last() {
+            Some((last, [])) => last.to_string(),
+            Some((last, rest)) => format!("{} and {last}", rest.join(", ")),
+            None => String::new(),
+        };
+        bail!("{listed} must be at least 1");
+    }
+    Ok(())
+}
+
 /// A dataset read into the trainer's form.
 pub struct TrainingData {
     pub geometry: Geometry,
@@ -174,16 +220,91 @@ fn hex(bytes: &[u8]) -> String {
 }
 
 pub fn run(args: TrainArgs) -> anyhow::Result<()> {
-    if args.batch == 0 || args.hidden == 0 || args.k == 0 {
-        bail!("--batch, --hidden and --k must be at least 1");
-    }
-    if !(0.0..1.0).contains(&args.holdout) {
-        bail!("--holdout is a fraction in [0, 1)");
-    }
+    args.validate()?;
+    check_output_files(&args)?;
 
     let data = read_training_data(&args.data)?;
     let session = Session::prepare(&args, data)?;
     session.train(&args)
+}
+
+/// Checks, before the first epoch, that the run's files can be written and that none of them
+/// is another: `--out x.ds` would replace the dataset with a model, `--metrics` the same as
+/// `--out` would make each file overwrite the other.
+fn check_output_files(args: &TrainArgs) -> anyhow::Result<()> {
+    let mut outputs = vec![
+        ("--out", args.out.clone()),
+        ("the state file", checkpoint::state_path(&args.out)),
+    ];
+    if let Some(metrics) = &args.metrics {
+        outputs.push(("--metrics", metrics.clone()));
+    }
+    let data = same_file_key(&args.data);
+    for (index, (flag, path)) in outputs.iter().enumerate() {
+        check_writable_folder(flag, path)?;
+        let key = same_file_key(path);
+        if key == data {
+            bail!(
+                "{flag} {} is the dataset given as --data; the run would overwrite it",
+                path.display()
+            );
+        }
+        if let Some((other, _)) = outputs[..index]
+            .iter()
+            .find(|(_, other)| same_file_key(other) == key)
+        {
+            bail!("{flag} and {other} are the same file, {}", path.display());
+        }
+    }
+    Ok(())
+}
+
+/// Tries a probe file in the folder of an output file: a run that cannot save should fail
+/// before its first epoch, not after it.
+fn check_writable_folder(flag: &str, file: &Path) -> anyhow::Result<()> {
+    if file.is_dir() {
+        bail!(
+            "{flag} {} is a folder; give the file to write",
+            file.display()
+        );
+    }
+    let folder = folder_of(file);
+    if !folder.is_dir() {
+        bail!(
+            "{flag} {}: the folder {} does not exist",
+            file.display(),
+            folder.display()
+        );
+    }
+    let probe = folder.join(format!(".continuo-probe-{}", std::process::id()));
+    std::fs::File::create(&probe).with_context(|| {
+        format!(
+            "{flag} {}: the folder {} is not writable",
+            file.display(),
+            folder.display()
+        )
+    })?;
+    std::fs::remove_file(&probe).ok();
+    Ok(())
+}
+
+fn folder_of(file: &Path) -> &Path {
+    match file.parent() {
+        Some(folder) if !folder.as_os_str().is_empty() => folder,
+        _ => Path::new("."),
+    }
+}
+
+/// A path with its folder canonicalised, so that two spellings of one file compare equal
+/// whether or not the file exists yet.
+fn same_file_key(file: &Path) -> PathBuf {
+    if let Ok(canonical) = std::fs::canonicalize(file) {
+        return canonical;
+    }
+    match (std::fs::canonicalize(folder_of(file)), file.file_name()) {
+        (Ok(folder), Some(name)) => folder.join(name),
+        _ => file.to_path_buf(),
+    }
 }
 
 /// Everything a run needs, set up before its first batch.
@@ -252,7 +373,8 @@ impl Session {
             dataset_sha256: summary.dataset_sha256.clone(),
         };
         if args.resume {
-            position = resume(args, &mut trainer, &position)?;
+            let batches_per_epoch = training.len().div_ceil(args.batch);
+            position = resume(args, &mut trainer, &position, batches_per_epoch)?;
         }
 
         let gpu = gpu::for_device(args.device, &trainer)?;
@@ -268,10 +390,7 @@ impl Session {
     }
 
     fn train(mut self, args: &TrainArgs) -> anyhow::Result<()> {
-        let stop = Arc::new(AtomicBool::new(false));
-        let handler_flag = Arc::clone(&stop);
-        ctrlc::set_handler(move || handler_flag.store(true, Ordering::SeqCst))
-            .context("installing the Ctrl-C handler")?;
+        let stop = stop_flag()?;
 
         let mut csv = args
             .metrics
@@ -280,6 +399,15 @@ impl Session {
             .transpose()?;
         let batches_per_epoch = self.training.len().div_ceil(args.batch);
         let remaining_epochs = args.epochs.saturating_sub(self.position.epochs);
+        if remaining_epochs == 0 {
+            log::info!(
+                "{} already holds {} epochs; nothing to train up to --epochs {}",
+                args.out.display(),
+                self.position.epochs,
+                args.epochs
+            );
+            return Ok(());
+        }
         let progress = progress_bar((remaining_epochs * batches_per_epoch) as u64);
         let precision = if args.half {
             Precision::F16
@@ -289,7 +417,7 @@ impl Session {
 
         for epoch in self.position.epochs..args.epochs {
             let started = Instant::now();
-            let finished = self.train_epoch(epoch, args, &progress, &stop)?;
+            let finished = self.train_epoch(epoch, args, &progress, stop)?;
             if !finished {
                 let message = format!(
                     "stopped during epoch {}; {} holds epoch {}",
@@ -325,6 +453,11 @@ impl Session {
             // A line per epoch also reaches a log file, where the bar is not drawn.
             progress.suspend(|| log::info!("{summary}"));
             progress.set_message(summary);
+            // Checked before anything is written, so that the files keep the last good epoch.
+            if !epoch_is_finite(&self.trainer.rbm, &epoch_metrics) {
+                progress.abandon();
+                return Err(self.divergence_error(epoch + 1, args));
+            }
             if let Some(csv) = &mut csv {
                 csv.write(&epoch_metrics, seconds, images_per_second)?;
             }
@@ -341,12 +474,6 @@ impl Session {
                 &self.position,
             )?;
             weights::save(&args.out, &self.trainer.rbm, &self.card, precision)?;
-            if !self.trainer.rbm.w.iter().all(|w| w.is_finite()) {
-                bail!(
-                    "the weights diverged (not finite) in epoch {}; lower --lr",
-                    epoch + 1
-                );
-            }
         }
         progress.finish();
         log::info!(
@@ -356,6 +483,23 @@ impl Session {
             args.out.display()
         );
         Ok(())
+    }
+
+    /// The error of an epoch whose weights or metrics are not finite, saying what the files
+    /// on disk still hold.
+    fn divergence_error(&self, epoch: usize, args: &TrainArgs) -> anyhow::Error {
+        let kept = match self.position.epochs {
+            0 => "nothing was written".to_string(),
+            good => format!(
+                "{} and {} still hold epoch {good}, the last good checkpoint",
+                args.out.display(),
+                checkpoint::state_path(&args.out).display()
+            ),
+        };
+        anyhow!(
+            "the weights diverged (not finite) in epoch {epoch}; {kept}; start a new run with a \
+             lower --lr"
+        )
     }
 
     /// One pass over the training images in a seeded order; `false` when Ctrl-C stopped it.
@@ -398,32 +542,75 @@ impl Session {
     }
 }
 
+/// Whether an epoch's parameters and monitoring figures are all finite: a diverged model
+/// would be saved with NaN weights and a card whose metrics JSON cannot store (as `null`).
+fn epoch_is_finite(rbm: &Rbm, metrics: &EpochMetrics) -> bool {
+    let parameters_finite = rbm
+        .w
+        .iter()
+        .chain(&rbm.b)
+        .chain(&rbm.c)
+        .all(|x| x.is_finite());
+    let figures = [
+        Some(metrics.train_reconstruction_error),
+        metrics.heldout_reconstruction_error,
+        Some(metrics.train_free_energy),
+        metrics.heldout_free_energy,
+        metrics.free_energy_gap,
+    ];
+    parameters_finite && figures.iter().flatten().all(|x| x.is_finite())
+}
+
+/// The flag Ctrl-C sets. `ctrlc` takes one handler per process, so it is installed on the
+/// first call and shared by every later run in the process (the tests run several).
+fn stop_flag() -> anyhow::Result<&'static AtomicBool> {
+    static STOP: AtomicBool = AtomicBool::new(false);
+    static INSTALLED: OnceLock<Result<(), String>> = OnceLock::new();
+    INSTALLED
+        .get_or_init(|| {
+            ctrlc::set_handler(|| STOP.store(true, Ordering::SeqCst)).map_err(|e| e.to_string())
+        })
+        .clone()
+        .map_err(|message| anyhow!("installing the Ctrl-C handler: {message}"))?;
+    Ok(&STOP)
+}
+
 /// Continues from `--out` and its state file. Without a state file the weights still come
 /// from `--out`, but the momentum starts at zero and persistent chains start afresh.
 fn resume(
     args: &TrainArgs,
     trainer: &mut CpuTrainer,
     fresh: &RunPosition,
+    batches_per_epoch: usize,
 ) -> anyhow::Result<RunPosition> {
-    let (rbm, card) = weights::load(&args.out)?;
-    if rbm.geometry != trainer.rbm.geometry || rbm.hidden_units() != trainer.rbm.hidden_units() {
+    if !args.out.is_file() {
         bail!(
-            "{} has {} hidden units on another geometry; it cannot continue with --hidden {}",
-            args.out.display(),
-            rbm.hidden_units(),
-            args.hidden
+            "{} does not exist: --resume needs the weight file of an earlier run as --out",
+            args.out.display()
         );
     }
+    let (rbm, card) = weights::load(&args.out)?;
+    if rbm.geometry != trainer.rbm.geometry {
+        bail!(
+            "{} is a model of another image geometry than {}",
+            args.out.display(),
+            args.data.display()
+        );
+    }
+    check_same_run(args, &card, &trainer.settings, &fresh.dataset_sha256)?;
+    let card_position = position_of_card(&card, batches_per_epoch, &fresh.dataset_sha256)
+        .with_context(|| format!("the card of {} is implausible", args.out.display()))?;
+
     let state_path = checkpoint::state_path(&args.out);
     if state_path.exists() {
         let position = checkpoint::load(&state_path, trainer)?;
-        if position.dataset_sha256 != fresh.dataset_sha256 {
-            bail!(
-                "{} was trained on another dataset (SHA-256 {}); resume with the same --data",
-                args.out.display(),
-                position.dataset_sha256
-            );
-        }
+        check_position(&position, &card_position).with_context(|| {
+            format!(
+                "{} does not belong to {}; remove it to resume from the weights alone",
+                state_path.display(),
+                args.out.display()
+            )
+        })?;
         log::info!(
             "resuming after epoch {} from {}",
             position.epochs,
@@ -437,17 +624,148 @@ fn resume(
         args.out.display()
     );
     trainer.rbm = rbm;
-    let batches_per_epoch = card
-        .corpus
-        .map(|corpus| corpus.training_images.div_ceil(args.batch))
-        .unwrap_or(0);
-    trainer.batches_done = (card.epochs * batches_per_epoch) as u64;
+    trainer.batches_done = card_position.batches_done;
+    Ok(card_position)
+}
+
+/// Refuses to continue a model on other data or with other settings than its card records:
+/// the card would then describe a model that no single run produced (and a changed
+/// `--holdout` or `--seed` would train on the held-out pieces).
+fn check_same_run(
+    args: &TrainArgs,
+    card: &ModelCard,
+    settings: &Hyperparameters,
+    dataset_sha256: &str,
+) -> anyhow::Result<()> {
+    let out = args.out.display();
+    let (Some(trained_with), Some(corpus)) = (&card.hyperparameters, &card.corpus) else {
+        bail!("{out} has no training record in its card, so --resume cannot continue it");
+    };
+    if corpus.dataset_sha256 != dataset_sha256 {
+        bail!(
+            "{out} was trained on another dataset ({}, SHA-256 {}); resume with the same --data",
+            corpus.dataset,
+            corpus.dataset_sha256
+        );
+    }
+    let mut changed = changed_settings(trained_with, settings);
+    if card.hidden_units != args.hidden {
+        changed.insert(
+            0,
+            format!(
+                "--hidden {} (the run used {})",
+                args.hidden, card.hidden_units
+            ),
+        );
+    }
+    if !changed.is_empty() {
+        bail!(
+            "{out} was trained with other settings: {}; --resume continues a run with the \
+             settings it started with (changing them is not supported)",
+            changed.join(", ")
+        );
+    }
+    Ok(())
+}
+
+/// The flags whose values differ between the settings a run used and the current ones, as
+/// `--lr 0.1 (the run used 0.05)`.
+fn changed_settings(used: &Hyperparameters, now: &Hyperparameters) -> Vec<String> {
+    let visible_bias = |init: VisibleBiasInit| match init {
+        VisibleBiasInit::DataLogOdds => "data",
+        VisibleBiasInit::Zero => "zero",
+    };
+    let flags = [
+        (
+            "--batch",
+            used.batch_size.to_string(),
+            now.batch_size.to_string(),
+        ),
+        (
+            "--lr",
+            used.learning_rate.to_string(),
+            now.learning_rate.to_string(),
+        ),
+        (
+            "--momentum",
+            used.momentum.to_string(),
+            now.momentum.to_string(),
+        ),
+        (
+            "--weight-decay",
+            used.weight_decay.to_string(),
+            now.weight_decay.to_string(),
+        ),
+        ("--k", used.cd_steps.to_string(), now.cd_steps.to_string()),
+        (
+            "--persistent",
+            used.persistent.to_string(),
+            now.persistent.to_string(),
+        ),
+        ("--seed", used.seed.to_string(), now.seed.to_string()),
+        (
+            "--holdout",
+            used.holdout_fraction.to_string(),
+            now.holdout_fraction.to_string(),
+        ),
+        (
+            "--visible-bias",
+            visible_bias(used.visible_bias_init).to_string(),
+            visible_bias(now.visible_bias_init).to_string(),
+        ),
+    ];
+    flags
+        .into_iter()
+        .filter(|(_, used, now)| used != now)
+        .map(|(flag, used, now)| format!("{flag} {now} (the run used {used})"))
+        .collect()
+}
+
+/// Where a run stands according to its weight file's card: what its state file must agree
+/// with, and what a run without one resumes from.
+fn position_of_card(
+    card: &ModelCard,
+    batches_per_epoch: usize,
+    dataset_sha256: &str,
+) -> anyhow::Result<RunPosition> {
+    let Some(batches_done) = (card.epochs as u64).checked_mul(batches_per_epoch as u64) else {
+        bail!("{} epochs is not a count a run reaches", card.epochs);
+    };
+    check_training_seconds(card.training_seconds)?;
     Ok(RunPosition {
         epochs: card.epochs,
-        batches_done: trainer.batches_done,
+        batches_done,
         training_seconds: card.training_seconds,
-        dataset_sha256: fresh.dataset_sha256.clone(),
+        dataset_sha256: dataset_sha256.to_string(),
     })
+}
+
+/// Refuses a state file that disagrees with its weight file's card: both are written after
+/// every epoch, so they only disagree when one was damaged, replaced or cut off midway.
+fn check_position(state: &RunPosition, card: &RunPosition) -> anyhow::Result<()> {
+    if state.dataset_sha256 != card.dataset_sha256 {
+        bail!(
+            "it was written for another dataset (SHA-256 {})",
+            state.dataset_sha256
+        );
+    }
+    if state.epochs != card.epochs || state.batches_done != card.batches_done {
+        bail!(
+            "it holds epoch {} after {} batches, but the card says epoch {} after {} batches",
+            state.epochs,
+            state.batches_done,
+            card.epochs,
+            card.batches_done
+        );
+    }
+    check_training_seconds(state.training_seconds)
+}
+
+fn check_training_seconds(seconds: f64) -> anyhow::Result<()> {
+    if !(seconds.is_finite() && seconds >= 0.0) {
+        bail!("{seconds} s of training is not a duration");
+    }
+    Ok(())
 }
 
 /// A fixed, seeded choice of up to `count` images, the same every epoch.
@@ -470,3 +788,6 @@ fn progress_bar(batches: u64) -> ProgressBar {
 fn format_optional(value: Option<f32>, decimals: usize) -> String {
     value.map_or_else(|| "-".to_string(), |v| format!("{v:.decimals$}"))
 }
+
+#[cfg(test)]
+mod tests;

@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
-use anyhow::Context;
+use anyhow::{bail, Context};
 use rand::seq::SliceRandom;
 use rand::SeedableRng;
 
@@ -15,10 +15,14 @@ use continuo_model::Rbm;
 use crate::cpu::{CpuTrainer, Velocity};
 use crate::dense_reference;
 use crate::sparse_images::SparseImages;
-use crate::train::read_training_data;
+use crate::train::{read_training_data, require_at_least_one};
 
 /// Images of one epoch of the paper-sized corpus, for the projected epoch time.
 const PAPER_EPOCH_IMAGES: usize = 22_116;
+
+/// The most random images a measurement makes: a few paper epochs, a few minutes of the dense
+/// step on one thread. Dataset images are capped by the dataset's size instead.
+const MAX_RANDOM_IMAGES: usize = 100_000;
 
 #[derive(clap::Args)]
 pub struct BenchTrainArgs {
@@ -26,7 +30,7 @@ pub struct BenchTrainArgs {
     pub hidden: usize,
     #[arg(long, default_value_t = 100)]
     pub batch: usize,
-    /// Images to train on per measurement.
+    /// Images to train on per measurement: at most 100000 random images, or all of --data's.
     #[arg(long, default_value_t = 1000)]
     pub images: usize,
     /// A dataset to take the images from; without it, random images of --density.
@@ -42,8 +46,34 @@ pub struct BenchTrainArgs {
     pub device: crate::train::Device,
 }
 
+impl BenchTrainArgs {
+    /// Refuses what would panic in a worker thread, never finish, or make no images.
+    fn validate(&self) -> anyhow::Result<()> {
+        require_at_least_one(&[
+            ("--batch", self.batch),
+            ("--hidden", self.hidden),
+            ("--images", self.images),
+        ])?;
+        if !(self.density > 0.0 && self.density < 1.0) {
+            bail!("--density is a fraction in (0, 1), not {}", self.density);
+        }
+        if self.data.is_none() && self.images > MAX_RANDOM_IMAGES {
+            bail!(
+                "--images {} is more random images than a measurement needs; at most \
+                 {MAX_RANDOM_IMAGES}",
+                self.images
+            );
+        }
+        Ok(())
+    }
+}
+
 pub fn bench(args: BenchTrainArgs) -> anyhow::Result<()> {
+    args.validate()?;
     let (geometry, images, source) = bench_images(&args)?;
+    if images.is_empty() {
+        bail!("{source} holds no images");
+    }
     let batches: Vec<Vec<&[u32]>> = (0..images.len())
         .collect::<Vec<_>>()
         .chunks(args.batch)
@@ -162,4 +192,55 @@ fn time_sparse(start: &Rbm, settings: &Hyperparameters, batches: &[Vec<&[u32]>])
         trainer.train_batch(batch);
     }
     started.elapsed().as_secs_f64()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tiny_bench() -> BenchTrainArgs {
+        BenchTrainArgs {
+            hidden: 4,
+            batch: 5,
+            images: 10,
+            data: None,
+            density: 0.03,
+            seed: 1,
+            device: crate::train::Device::Cpu,
+        }
+    }
+
+    #[test]
+    fn zero_hidden_units_or_batch_are_refused_without_a_panic() {
+        for (hidden, batch) in [(0, 5), (4, 0)] {
+            let args = BenchTrainArgs {
+                hidden,
+                batch,
+                ..tiny_bench()
+            };
+            let error = bench(args).expect_err("nothing to time").to_string();
+            assert!(error.contains("must be at least 1"), "{error}");
+        }
+    }
+
+    #[test]
+    fn density_and_image_count_out_of_range_are_refused() {
+        for density in [f32::NAN, 2.0, -1.0, 0.0, 1.0] {
+            let args = BenchTrainArgs {
+                density,
+                ..tiny_bench()
+            };
+            let error = args.validate().expect_err("bad density").to_string();
+            assert!(error.starts_with("--density"), "{error}");
+        }
+        for images in [0, MAX_RANDOM_IMAGES + 1, usize::MAX] {
+            let args = BenchTrainArgs {
+                images,
+                ..tiny_bench()
+            };
+            let error = args.validate().expect_err("bad image count").to_string();
+            assert!(error.contains("--images"), "{error}");
+        }
+        tiny_bench().validate().expect("the tiny bench is fine");
+    }
 }
