@@ -18,7 +18,7 @@ use continuo_model::{Geometry, Grid, Note, PianoRoll, Rbm};
 
 use crate::models::load_model;
 use crate::outputs::{
-    check_distinct_files, check_image_size, check_png_path, save_png, write_file,
+    check_distinct_files, check_image_size, check_png_path, save_png, write_file, NamedPath,
 };
 use crate::render::roll_image_with_bars;
 
@@ -131,8 +131,17 @@ pub fn run_compose(args: ComposeArgs) -> anyhow::Result<()> {
     check_tempo(args.tempo)?;
     check_scale(args.scale)?;
     check_measures(args.measures)?;
-    let outputs = [Some(&args.out), args.png.as_ref(), args.energy.as_ref()];
-    check_outputs(args.model.as_slice(), &outputs, args.png.as_deref())?;
+    let inputs: Vec<NamedPath> = args
+        .model
+        .iter()
+        .map(|m| ("--model", m.as_path()))
+        .collect();
+    let outputs = [
+        Some(("-o", args.out.as_path())),
+        args.png.as_deref().map(|png| ("--png", png)),
+        args.energy.as_deref().map(|csv| ("--energy", csv)),
+    ];
+    check_outputs(&inputs, &outputs, args.png.as_deref())?;
     let model = load_model(args.model.as_deref())?;
     let grid = model.rbm.geometry.grid;
     check_roll_image(grid, args.measures * grid.steps_per_measure(), args.scale)?;
@@ -178,14 +187,14 @@ pub fn run_compose(args: ComposeArgs) -> anyhow::Result<()> {
 pub fn run_continue(args: ContinueArgs) -> anyhow::Result<()> {
     check_scale(args.scale)?;
     check_measures(args.measures)?;
-    let inputs: Vec<PathBuf> = std::iter::once(args.input.clone())
-        .chain(args.model.clone())
+    let inputs: Vec<NamedPath> = std::iter::once(("phrase", args.input.as_path()))
+        .chain(args.model.iter().map(|m| ("--model", m.as_path())))
         .collect();
-    check_outputs(
-        &inputs,
-        &[Some(&args.out), args.png.as_ref()],
-        args.png.as_deref(),
-    )?;
+    let outputs = [
+        Some(("-o", args.out.as_path())),
+        args.png.as_deref().map(|png| ("--png", png)),
+    ];
+    check_outputs(&inputs, &outputs, args.png.as_deref())?;
     let model = load_model(args.model.as_deref())?;
     if model.rbm.geometry.measures < 2 {
         bail!(
@@ -425,17 +434,12 @@ fn check_measures(measures: usize) -> anyhow::Result<()> {
 /// Refuses, before any work, outputs that would overwrite an input or each other, and a PNG
 /// path of another format.
 fn check_outputs(
-    inputs: &[PathBuf],
-    outputs: &[Option<&PathBuf>],
+    inputs: &[NamedPath],
+    outputs: &[Option<NamedPath>],
     png: Option<&Path>,
 ) -> anyhow::Result<()> {
-    let inputs: Vec<&Path> = inputs.iter().map(PathBuf::as_path).collect();
-    let outputs: Vec<&Path> = outputs
-        .iter()
-        .flatten()
-        .map(|path| path.as_path())
-        .collect();
-    check_distinct_files(&inputs, &outputs)?;
+    let outputs: Vec<NamedPath> = outputs.iter().flatten().copied().collect();
+    check_distinct_files(inputs, &outputs)?;
     png.map_or(Ok(()), check_png_path)
 }
 

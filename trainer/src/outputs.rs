@@ -56,26 +56,32 @@ pub fn check_image_size(width_px: u64, height_px: u64) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// A file a command reads or writes, with the option that named it (`--out`, `--data`), for
+/// messages.
+pub type NamedPath<'a> = (&'a str, &'a Path);
+
 /// Refuses outputs that are the same file as an input or as each other, which would destroy
-/// the input (a `continue` written over its own phrase) or one of the outputs.
-pub fn check_distinct_files(inputs: &[&Path], outputs: &[&Path]) -> anyhow::Result<()> {
-    let identity = |path: &Path| file_identity(path);
-    for (index, output) in outputs.iter().enumerate() {
-        let output_id = identity(output);
-        if let Some(input) = inputs.iter().find(|input| identity(input) == output_id) {
+/// the input (a `continue` written over its own phrase, a model over its dataset) or one of the
+/// outputs. Two spellings of one path count as the same file.
+pub fn check_distinct_files(inputs: &[NamedPath], outputs: &[NamedPath]) -> anyhow::Result<()> {
+    for (index, &(flag, output)) in outputs.iter().enumerate() {
+        let output_id = file_identity(output);
+        if let Some((input_flag, input)) = inputs
+            .iter()
+            .find(|(_, input)| file_identity(input) == output_id)
+        {
             bail!(
-                "{} is also an input ({}): write the output to another file",
+                "{flag} {} is also the {input_flag} {}: the command would overwrite it",
                 output.display(),
                 input.display()
             );
         }
-        if let Some(other) = outputs[..index]
+        if let Some((other_flag, _)) = outputs[..index]
             .iter()
-            .find(|other| identity(other) == output_id)
+            .find(|(_, other)| file_identity(other) == output_id)
         {
             bail!(
-                "{} and {} are the same file: give each output its own",
-                other.display(),
+                "{flag} and {other_flag} are the same file, {}: give each output its own",
                 output.display()
             );
         }
@@ -84,18 +90,22 @@ pub fn check_distinct_files(inputs: &[&Path], outputs: &[&Path]) -> anyhow::Resu
 }
 
 /// The path a file is known by once links and `..` are resolved; for a file not written yet,
-/// its resolved folder and its name.
-fn file_identity(path: &Path) -> PathBuf {
+/// its resolved folder and its name. (Hard links to one file still count as two files.)
+pub fn file_identity(path: &Path) -> PathBuf {
     if let Ok(resolved) = path.canonicalize() {
         return resolved;
     }
-    let folder = match path.parent() {
-        Some(parent) if !parent.as_os_str().is_empty() => parent,
-        _ => Path::new("."),
-    };
-    match (folder.canonicalize(), path.file_name()) {
+    match (folder_of(path).canonicalize(), path.file_name()) {
         (Ok(folder), Some(name)) => folder.join(name),
         _ => path.to_path_buf(),
+    }
+}
+
+/// The folder a file is in; `.` for a bare file name.
+pub fn folder_of(file: &Path) -> &Path {
+    match file.parent() {
+        Some(folder) if !folder.as_os_str().is_empty() => folder,
+        _ => Path::new("."),
     }
 }
 
@@ -116,14 +126,23 @@ mod tests {
         std::fs::write(&phrase, b"MThd").expect("input file");
         // The same file by another spelling.
         let same = dir.join(".").join("phrase.mid");
-        let error = check_distinct_files(&[&phrase], &[&same]).expect_err("same file");
-        assert!(error.to_string().contains("is also an input"), "{error}");
+        let error =
+            check_distinct_files(&[("phrase", &phrase)], &[("-o", &same)]).expect_err("same file");
+        assert!(error.to_string().starts_with("-o"), "{error}");
+        assert!(error.to_string().contains("is also the phrase"), "{error}");
 
         let answer = dir.join("answer.mid");
         let picture = dir.join("answer.png");
-        assert!(check_distinct_files(&[&phrase], &[&answer, &picture]).is_ok());
-        let error = check_distinct_files(&[&phrase], &[&answer, &answer]).expect_err("twice");
-        assert!(error.to_string().contains("are the same file"), "{error}");
+        let inputs = [("phrase", phrase.as_path())];
+        assert!(check_distinct_files(&inputs, &[("-o", &answer), ("--png", &picture)]).is_ok());
+        let error = check_distinct_files(&inputs, &[("-o", &answer), ("--png", &answer)])
+            .expect_err("twice");
+        assert!(
+            error
+                .to_string()
+                .starts_with("--png and -o are the same file"),
+            "{error}"
+        );
     }
 
     #[test]

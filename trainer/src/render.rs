@@ -15,7 +15,7 @@ use continuo_model::midi_in::read_midi_file;
 use continuo_model::pickup::detect_pickup_on;
 use continuo_model::{Grid, PianoRoll};
 
-use crate::outputs::{check_distinct_files, check_image_size, check_png_path, save_png};
+use crate::outputs::{check_distinct_files, check_image_size, check_png_path, save_png, NamedPath};
 
 /// A sounding cell.
 pub const NOTE: Luma<u8> = Luma([255]);
@@ -180,12 +180,11 @@ pub fn run(args: RenderArgs) -> anyhow::Result<()> {
         bail!("--scale {}: use 1 to 64 pixels per cell", args.scale);
     }
     check_png_path(&args.out)?;
-    let inputs: Vec<&Path> = [&args.dataset, &args.midi]
+    let inputs: Vec<NamedPath> = [("--dataset", &args.dataset), ("--midi", &args.midi)]
         .into_iter()
-        .flatten()
-        .map(PathBuf::as_path)
+        .filter_map(|(flag, path)| Some((flag, path.as_deref()?)))
         .collect();
-    check_distinct_files(&inputs, &[&args.out])?;
+    check_distinct_files(&inputs, &[("--out", &args.out)])?;
     let image = match (&args.dataset, &args.midi) {
         (Some(dataset), _) => render_dataset(dataset, &args)?,
         (None, Some(midi)) => render_midi(midi, &args)?,

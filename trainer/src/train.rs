@@ -22,6 +22,7 @@ use crate::checkpoint::{self, RunPosition};
 use crate::cpu::CpuTrainer;
 use crate::gpu::{self, GpuTrainer};
 use crate::metrics::{self, MetricsCsv};
+use crate::outputs::{check_distinct_files, folder_of, NamedPath};
 use crate::sparse_images::{self, SparseImages};
 
 pub use crate::train_bench::{bench, BenchTrainArgs};
@@ -232,31 +233,15 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
 /// is another: `--out x.ds` would replace the dataset with a model, `--metrics` the same as
 /// `--out` would make each file overwrite the other.
 fn check_output_files(args: &TrainArgs) -> anyhow::Result<()> {
-    let mut outputs = vec![
-        ("--out", args.out.clone()),
-        ("the state file", checkpoint::state_path(&args.out)),
-    ];
+    let state = checkpoint::state_path(&args.out);
+    let mut outputs: Vec<NamedPath> = vec![("--out", &args.out), ("the state file", &state)];
     if let Some(metrics) = &args.metrics {
-        outputs.push(("--metrics", metrics.clone()));
+        outputs.push(("--metrics", metrics));
     }
-    let data = same_file_key(&args.data);
-    for (index, (flag, path)) in outputs.iter().enumerate() {
+    for &(flag, path) in &outputs {
         check_writable_folder(flag, path)?;
-        let key = same_file_key(path);
-        if key == data {
-            bail!(
-                "{flag} {} is the dataset given as --data; the run would overwrite it",
-                path.display()
-            );
-        }
-        if let Some((other, _)) = outputs[..index]
-            .iter()
-            .find(|(_, other)| same_file_key(other) == key)
-        {
-            bail!("{flag} and {other} are the same file, {}", path.display());
-        }
     }
-    Ok(())
+    check_distinct_files(&[("--data", &args.data)], &outputs)
 }
 
 /// Tries a probe file in the folder of an output file: a run that cannot save should fail
@@ -286,25 +271,6 @@ fn check_writable_folder(flag: &str, file: &Path) -> anyhow::Result<()> {
     })?;
     std::fs::remove_file(&probe).ok();
     Ok(())
-}
-
-fn folder_of(file: &Path) -> &Path {
-    match file.parent() {
-        Some(folder) if !folder.as_os_str().is_empty() => folder,
-        _ => Path::new("."),
-    }
-}
-
-/// A path with its folder canonicalised, so that two spellings of one file compare equal
-/// whether or not the file exists yet.
-fn same_file_key(file: &Path) -> PathBuf {
-    if let Ok(canonical) = std::fs::canonicalize(file) {
-        return canonical;
-    }
-    match (std::fs::canonicalize(folder_of(file)), file.file_name()) {
-        (Ok(folder), Some(name)) => folder.join(name),
-        _ => file.to_path_buf(),
-    }
 }
 
 /// Everything a run needs, set up before its first batch.
