@@ -185,7 +185,8 @@ fn time_dense(
     started.elapsed().as_secs_f64()
 }
 
-fn time_sparse(start: &Rbm, settings: &Hyperparameters, batches: &[Vec<&[u32]>]) -> f64 {
+/// Seconds the CPU trainer takes for `batches`, starting from `start`.
+pub fn time_sparse(start: &Rbm, settings: &Hyperparameters, batches: &[Vec<&[u32]>]) -> f64 {
     let mut trainer = CpuTrainer::new(start.clone(), settings.clone());
     let started = Instant::now();
     for batch in batches {

@@ -123,34 +123,37 @@ impl LogSum {
     }
 }
 
+/// A model small enough to enumerate, for the tests of this module and of AIS: 10 visible
+/// units (2 rows x 5 steps), `hidden` hidden units, weights of a size that couples them.
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use continuo_model::{Geometry, Grid};
+pub(crate) fn small_rbm(hidden: usize, seed: u64) -> Rbm {
     use ndarray::{Array1, Array2};
     use rand::{Rng, SeedableRng};
 
-    /// 10 visible units, `hidden` hidden units, weights of a size that couples them.
-    fn small_rbm(hidden: usize, seed: u64) -> Rbm {
-        let geometry = Geometry {
-            grid: Grid {
-                lowest_pitch: 60,
-                pitch_rows: 2,
-                steps_per_quarter: 5,
-                quarters_per_measure: 1,
-            },
-            measures: 1,
-        };
-        let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(seed);
-        let mut uniform = |range: f32| rng.random_range(-range..range);
-        Rbm::from_parts(
-            geometry,
-            Array2::from_shape_simple_fn((10, hidden), || uniform(1.5)),
-            Array1::from_shape_simple_fn(10, || uniform(1.0) - 0.5),
-            Array1::from_shape_simple_fn(hidden, || uniform(1.0)),
-        )
-        .expect("model")
-    }
+    let geometry = continuo_model::Geometry {
+        grid: continuo_model::Grid {
+            lowest_pitch: 60,
+            pitch_rows: 2,
+            steps_per_quarter: 5,
+            quarters_per_measure: 1,
+        },
+        measures: 1,
+    };
+    let mut rng = rand_pcg::Pcg64Mcg::seed_from_u64(seed);
+    let mut uniform = |range: f32| rng.random_range(-range..range);
+    Rbm::from_parts(
+        geometry,
+        Array2::from_shape_simple_fn((10, hidden), || uniform(1.5)),
+        Array1::from_shape_simple_fn(10, || uniform(1.0) - 0.5),
+        Array1::from_shape_simple_fn(hidden, || uniform(1.0)),
+    )
+    .expect("model")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ndarray::Array1;
 
     /// `ln Z = ln sum_v exp(-F(v))` over all 1024 visible vectors: the other way round.
     fn log_partition_by_visible_states(rbm: &Rbm) -> f64 {

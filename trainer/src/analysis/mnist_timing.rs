@@ -7,7 +7,6 @@
 //! log-odds) with the built-in model's settings.
 
 use std::path::PathBuf;
-use std::time::Instant;
 
 use anyhow::bail;
 
@@ -17,9 +16,9 @@ use continuo_model::{Geometry, Grid, Rbm};
 use super::mnist::{binarised_on_units, read_test_set};
 use super::plot::{line_chart, LineChart, Series};
 use super::{output_path, write_text};
-use crate::cpu::CpuTrainer;
 use crate::sparse_images::SparseImages;
 use crate::train::Device;
+use crate::train_bench::time_sparse;
 
 #[derive(clap::Args)]
 pub struct BenchMnistArgs {
@@ -79,16 +78,6 @@ fn settings(batch: usize, seed: u64) -> Hyperparameters {
     }
 }
 
-/// Seconds of one CPU epoch over `batches` from `start`.
-fn time_cpu_epoch(start: &Rbm, settings: &Hyperparameters, batches: &[Vec<&[u32]>]) -> f64 {
-    let mut trainer = CpuTrainer::new(start.clone(), settings.clone());
-    let started = Instant::now();
-    for batch in batches {
-        trainer.train_batch(batch);
-    }
-    started.elapsed().as_secs_f64()
-}
-
 pub fn run(args: BenchMnistArgs) -> anyhow::Result<()> {
     if args.batch == 0 || args.images == 0 || args.repeats == 0 || args.hidden.contains(&0) {
         bail!("--batch, --images, --repeats and every --hidden must be at least 1");
@@ -132,7 +121,7 @@ pub fn run(args: BenchMnistArgs) -> anyhow::Result<()> {
         let settings = settings(args.batch, args.seed);
 
         let cpu_seconds = (0..args.repeats)
-            .map(|_| time_cpu_epoch(&start, &settings, &batches))
+            .map(|_| time_sparse(&start, &settings, &batches))
             .fold(f64::INFINITY, f64::min);
         let gpu = crate::gpu::bench::time_training(&start, &settings, &batches, args.device)?;
         let gpu_seconds = gpu.map(|timing| timing.seconds);
