@@ -504,6 +504,23 @@ pub struct Window {
     pub first_bar: u32,
 }
 
+impl Window {
+    /// The notes sounding in this window of `window_steps`, in steps from its start; a note
+    /// crossing an edge is cut there.
+    pub fn notes_inside(&self, notes: &[Note], window_steps: usize) -> Vec<Note> {
+        let end_step = self.start_step + window_steps;
+        notes
+            .iter()
+            .filter(|n| n.start_step < end_step && n.end_step > self.start_step)
+            .map(|n| Note {
+                start_step: n.start_step.saturating_sub(self.start_step),
+                end_step: n.end_step.min(end_step) - self.start_step,
+                ..*n
+            })
+            .collect()
+    }
+}
+
 /// The windows of `geometry.measures` consecutive whole 4/4 measures, starting every
 /// `hop_measures` measures. A run of 4/4 measures broken by another meter starts counting
 /// afresh after the break.
@@ -623,19 +640,7 @@ fn cut_score(
 
     for window in windows(score, geometry, pickup_steps, options.hop_measures) {
         report.windows += 1;
-        let window_end = window.start_step + window_steps;
-        // Notes sounding in the window, in steps from its start (a note crossing an edge is
-        // cut there).
-        let notes: Vec<Note> = score
-            .notes
-            .iter()
-            .filter(|n| n.start_step < window_end && n.end_step > window.start_step)
-            .map(|n| Note {
-                start_step: n.start_step.saturating_sub(window.start_step),
-                end_step: n.end_step.min(window_end) - window.start_step,
-                ..*n
-            })
-            .collect();
+        let notes = window.notes_inside(&score.notes, window_steps);
         let (Some(lowest), Some(highest)) = (
             notes.iter().map(|n| n.pitch).min(),
             notes.iter().map(|n| n.pitch).max(),

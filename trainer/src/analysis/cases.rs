@@ -83,16 +83,7 @@ pub fn midi_windows(
         .collect();
     let mut out = Vec::new();
     for window in windows(&score, geometry, pickup_steps, hop_measures) {
-        let end_step = window.start_step + geometry.steps();
-        let inside: Vec<Note> = moved
-            .iter()
-            .filter(|note| note.start_step < end_step && note.end_step > window.start_step)
-            .map(|note| Note {
-                start_step: note.start_step.saturating_sub(window.start_step),
-                end_step: note.end_step.min(end_step) - window.start_step,
-                ..*note
-            })
-            .collect();
+        let inside = window.notes_inside(&moved, geometry.steps());
         let (roll, out_of_range) = PianoRoll::from_notes(grid, geometry.steps(), &inside);
         if out_of_range == 0 && roll.ones() > 0 {
             out.push((window.first_bar, roll));
