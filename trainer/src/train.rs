@@ -225,8 +225,27 @@ pub fn run(args: TrainArgs) -> anyhow::Result<()> {
     check_output_files(&args)?;
 
     let data = read_training_data(&args.data)?;
+    check_model_size(data.geometry.visible_units(), args.hidden)?;
     let session = Session::prepare(&args, data)?;
     session.train(&args)
+}
+
+/// The most weights a model trained here may have: 2^30, 4 GiB of `f32` for `W` and as much
+/// again for its momentum. The paper's images allow up to 77,672 hidden units.
+const MAX_WEIGHTS: usize = 1 << 30;
+
+/// Refuses a model too large to hold, before anything is allocated for it (a mistyped
+/// `--hidden` would otherwise abort the program on a failed allocation).
+pub(crate) fn check_model_size(visible_units: usize, hidden_units: usize) -> anyhow::Result<()> {
+    match visible_units.checked_mul(hidden_units) {
+        Some(weights) if weights <= MAX_WEIGHTS => Ok(()),
+        _ => bail!(
+            "--hidden {hidden_units}: a model of {visible_units} visible x {hidden_units} hidden \
+             units is more than the {MAX_WEIGHTS} weights this trainer holds; at most {} hidden \
+             units for these images",
+            MAX_WEIGHTS / visible_units.max(1)
+        ),
+    }
 }
 
 /// Checks, before the first epoch, that the run's files can be written and that none of them

@@ -15,7 +15,7 @@ use continuo_model::Rbm;
 use crate::cpu::{CpuTrainer, Velocity};
 use crate::dense_reference;
 use crate::sparse_images::SparseImages;
-use crate::train::{read_training_data, require_at_least_one};
+use crate::train::{check_model_size, read_training_data, require_at_least_one};
 
 /// Images of one epoch of the paper-sized corpus, for the projected epoch time.
 const PAPER_EPOCH_IMAGES: usize = 22_116;
@@ -71,6 +71,7 @@ impl BenchTrainArgs {
 pub fn bench(args: BenchTrainArgs) -> anyhow::Result<()> {
     args.validate()?;
     let (geometry, images, source) = bench_images(&args)?;
+    check_model_size(geometry.visible_units(), args.hidden)?;
     if images.is_empty() {
         bail!("{source} holds no images");
     }

@@ -317,3 +317,27 @@ fn learning_settings_out_of_range_are_refused() {
     fine.validate()
         .expect("momentum 0 is plain gradient descent");
 }
+
+#[test]
+fn a_model_too_large_to_hold_is_refused_before_allocating() {
+    // The paper's images: 13,824 visible units; 2^30 weights allow 77,672 hidden units.
+    assert!(check_model_size(13_824, 77_672).is_ok());
+    let error = check_model_size(13_824, 77_673).expect_err("one unit too many");
+    assert!(
+        error.to_string().contains("at most 77672 hidden units"),
+        "{error}"
+    );
+    assert!(
+        check_model_size(13_824, usize::MAX).is_err(),
+        "the product overflows"
+    );
+
+    let scratch = Scratch::new("huge-hidden");
+    write_dataset(&scratch.path("tiny.ds"), 0);
+    let args = TrainArgs {
+        hidden: 99_999_999_999,
+        ..tiny_args(&scratch)
+    };
+    let error = run(args).expect_err("too large").to_string();
+    assert!(error.starts_with("--hidden 99999999999"), "{error}");
+}
