@@ -284,10 +284,13 @@ fn read_phrase(args: &ContinueArgs, grid: Grid) -> anyhow::Result<Phrase> {
     let path = &args.input;
     let score = read_midi_file(path, grid)?;
     let pickup_steps = match args.pickup {
-        Some(beats) if beats >= 0.0 && beats.is_finite() => {
+        Some(beats) if (0.0..grid.quarters_per_measure as f64).contains(&beats) => {
             (beats * grid.steps_per_quarter as f64).round() as usize
         }
-        Some(beats) => bail!("--pickup {beats}: give the upbeat as a number of beats, 0 or more"),
+        Some(beats) => bail!(
+            "--pickup {beats}: give the upbeat in beats, 0 up to (not including) a measure of {}",
+            grid.quarters_per_measure
+        ),
         None => detect_pickup_on(&score, grid),
     };
     let last_bar = bar_to_continue(&score, grid, pickup_steps, args.from_bar, path)?;
@@ -425,8 +428,8 @@ fn check_scale(scale: u32) -> anyhow::Result<()> {
 }
 
 fn check_measures(measures: usize) -> anyhow::Result<()> {
-    if measures > MAX_MEASURES {
-        bail!("--measures {measures}: at most {MAX_MEASURES} at a time");
+    if !(1..=MAX_MEASURES).contains(&measures) {
+        bail!("--measures {measures}: give 1 to {MAX_MEASURES}");
     }
     Ok(())
 }
