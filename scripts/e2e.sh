@@ -24,6 +24,25 @@ started=$SECONDS
 step() { echo "== e2e: $*"; }
 fail() { echo "FAILED: $*"; failed+=("$*"); }
 
+# The bundler writes to target/bundled/ whatever the profile, where the release bundles of
+# scripts/run.sh (the ones `cargo xtask install` installs) are: set those aside while the checked
+# build passes through, and put them back however this script ends.
+bundled=target/bundled
+set_aside=target/e2e/release-bundles
+bundle_names=(Continuo.clap Continuo.vst3 Continuo)
+rm -rf "$set_aside" && mkdir -p "$set_aside" "$bundled"
+for name in "${bundle_names[@]}"; do
+    [ -e "$bundled/$name" ] && mv "$bundled/$name" "$set_aside/"
+done
+restore_release_bundles() {
+    for name in "${bundle_names[@]}"; do
+        rm -rf "${bundled:?}/$name"
+        [ -e "$set_aside/$name" ] && mv "$set_aside/$name" "$bundled/"
+    done
+    return 0
+}
+trap restore_release_bundles EXIT
+
 step "build the standalone program and the bundles (profile e2e)"
 # The standalone first: the bundler copies the library of the last build, which must be the one
 # without the standalone feature.
@@ -35,10 +54,10 @@ if ! cargo xtask bundle continuo-plugin --profile e2e --features assert_process_
     echo "FAILED: bundle build; nothing else can run"
     exit 1
 fi
-# The bundler's folder is shared with release builds: keep this build's bundles apart at once.
+# Keep this build's bundles apart at once (the release ones go back into target/bundled/).
 bundles=target/e2e/bundled
 rm -rf "$bundles" && mkdir -p "$bundles"
-cp -r target/bundled/Continuo.clap target/bundled/Continuo.vst3 "$bundles/"
+cp -r "$bundled/Continuo.clap" "$bundled/Continuo.vst3" "$bundles/"
 echo "built in $((SECONDS - started)) s"
 
 step "CLAP: clack-host drives Continuo.clap"
