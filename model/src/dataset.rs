@@ -612,8 +612,8 @@ pub fn build_dataset(
 /// The error's message without the file name, which the report shows in its own column.
 fn reason(error: &ModelError) -> String {
     match error {
-        ModelError::InFile { source, .. } => source.to_string(),
-        ModelError::Io { source, .. } => source.to_string(),
+        ModelError::InFile { cause, .. } => cause.to_string(),
+        ModelError::Io { cause, .. } => cause.to_string(),
         other => other.to_string(),
     }
 }

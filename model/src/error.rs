@@ -31,17 +31,18 @@ pub enum ModelError {
     InvalidDensity(String),
     #[error("dataset file: {0}")]
     Dataset(String),
-    #[error("{path}: {source}")]
+    // The two wrappers put their cause into their own message and do not report it again as
+    // a `source()`: error reporters (anyhow's among them) print every source on a line of its
+    // own, and the user would read the same words twice.
+    #[error("{path}: {cause}")]
     InFile {
         path: PathBuf,
-        #[source]
-        source: Box<ModelError>,
+        cause: Box<ModelError>,
     },
-    #[error("{path}: {source}")]
+    #[error("{path}: {cause}")]
     Io {
         path: PathBuf,
-        #[source]
-        source: std::io::Error,
+        cause: std::io::Error,
     },
 }
 
@@ -50,15 +51,15 @@ impl ModelError {
     pub fn in_file(self, path: impl Into<PathBuf>) -> Self {
         ModelError::InFile {
             path: path.into(),
-            source: Box::new(self),
+            cause: Box::new(self),
         }
     }
 
     /// Wraps an I/O error together with the path it happened on.
-    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+    pub fn io(path: impl Into<PathBuf>, cause: std::io::Error) -> Self {
         ModelError::Io {
             path: path.into(),
-            source,
+            cause,
         }
     }
 }
