@@ -105,13 +105,7 @@ impl NiceEguiApp for ContinuoEditor {
             .show(ui, |ui| self.controls(ui, &setter));
         egui::CentralPanel::default().show(ui, |ui| {
             self.status_line(ui);
-            let phrase = self
-                .shared
-                .params
-                .phrase
-                .read()
-                .map(|phrase| phrase.clone())
-                .unwrap_or_default();
+            let phrase = self.phrase_snapshot();
             self.piano_roll(ui, &phrase);
             self.energy_line(ui, &phrase);
         });
@@ -397,15 +391,20 @@ impl ContinuoEditor {
         );
     }
 
-    /// Writes the phrase to `path`, or to a file chosen in a dialog.
-    fn export_phrase(&self, path: Option<PathBuf>) {
-        let phrase = self
-            .shared
+    /// A copy of the last phrase, so that the lock is not held while drawing or writing (a
+    /// poisoned lock shows an empty phrase).
+    fn phrase_snapshot(&self) -> Phrase {
+        self.shared
             .params
             .phrase
             .read()
             .map(|phrase| phrase.clone())
-            .unwrap_or_default();
+            .unwrap_or_default()
+    }
+
+    /// Writes the phrase to `path`, or to a file chosen in a dialog.
+    fn export_phrase(&self, path: Option<PathBuf>) {
+        let phrase = self.phrase_snapshot();
         let message = self.message.clone();
         let write = move |path: PathBuf| {
             let outcome = std::fs::write(&path, phrase.to_midi());

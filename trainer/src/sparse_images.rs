@@ -54,6 +54,16 @@ impl SparseImages {
         &self.on_units[self.offsets[index]..self.offsets[index + 1]]
     }
 
+    /// The images in order, `batch` to a batch (the last one may be shorter), as the trainers
+    /// take them.
+    pub fn batches(&self, batch: usize) -> Vec<Vec<&[u32]>> {
+        let indices: Vec<usize> = (0..self.len()).collect();
+        indices
+            .chunks(batch.max(1))
+            .map(|chunk| chunk.iter().map(|&index| self.image(index)).collect())
+            .collect()
+    }
+
     /// Fraction of all cells that are on.
     pub fn density(&self) -> f64 {
         if self.is_empty() {
@@ -172,6 +182,12 @@ mod tests {
         // 4 on-cells in 3 images of 10 units.
         assert!((images.density() - 4.0 / 30.0).abs() < 1e-12);
         assert_eq!(images.subset(&[2, 0]).image(1), &[1, 4, 9]);
+
+        let empty: &[u32] = &[];
+        assert_eq!(
+            images.batches(2),
+            vec![vec![&[1u32, 4, 9][..], empty], vec![&[0u32][..]]]
+        );
     }
 
     #[test]

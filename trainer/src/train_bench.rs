@@ -75,11 +75,7 @@ pub fn bench(args: BenchTrainArgs) -> anyhow::Result<()> {
     if images.is_empty() {
         bail!("{source} holds no images");
     }
-    let batches: Vec<Vec<&[u32]>> = (0..images.len())
-        .collect::<Vec<_>>()
-        .chunks(args.batch)
-        .map(|chunk| chunk.iter().map(|&index| images.image(index)).collect())
-        .collect();
+    let batches = images.batches(args.batch);
     println!(
         "CD-1, P = {}, batch {}, {} images of {} ({:.2}% on), {} threads",
         args.hidden,

@@ -94,11 +94,7 @@ pub fn run(args: BenchMnistArgs) -> anyhow::Result<()> {
     for on_units in binarised_on_units(&digits).iter().take(args.images) {
         images.push(on_units);
     }
-    let batches: Vec<Vec<&[u32]>> = (0..images.len())
-        .collect::<Vec<_>>()
-        .chunks(args.batch)
-        .map(|chunk| chunk.iter().map(|&index| images.image(index)).collect())
-        .collect();
+    let batches = images.batches(args.batch);
     println!(
         "CD-1 on {} binarised MNIST digits ({:.1}% on), batch {}, the fastest of {} epochs per \
          size, {} CPU threads",
