@@ -17,10 +17,8 @@ use continuo_model::pickup::detect_pickup_on;
 use continuo_model::{Geometry, Grid, Note, PianoRoll, Rbm};
 
 use crate::models::load_model;
-use crate::outputs::{
-    check_distinct_files, check_image_size, check_png_path, save_png, write_file, NamedPath,
-};
-use crate::render::roll_image_with_bars;
+use crate::outputs::{check_distinct_files, check_png_path, save_png, write_file, NamedPath};
+use crate::render::{check_rolls_size, roll_image_with_bars};
 
 /// The most measures `compose` and `continue` write: about 40 minutes of music at 100 BPM,
 /// composed in tens of seconds. A larger count is more likely a typo than a wish.
@@ -144,7 +142,10 @@ pub fn run_compose(args: ComposeArgs) -> anyhow::Result<()> {
     check_outputs(&inputs, &outputs, args.png.as_deref())?;
     let model = load_model(args.model.as_deref())?;
     let grid = model.rbm.geometry.grid;
-    check_roll_image(grid, args.measures * grid.steps_per_measure(), args.scale)?;
+    if args.png.is_some() {
+        let steps = args.measures * grid.steps_per_measure();
+        check_rolls_size(steps, grid.pitch_rows, args.scale, 1, 1)?;
+    }
     let per_measure = density_per_measure(args.ones, args.density);
     let image_measures = model.rbm.geometry.measures;
     let first = match per_measure {
@@ -208,11 +209,10 @@ pub fn run_continue(args: ContinueArgs) -> anyhow::Result<()> {
     let phrase = read_phrase(&args, grid)?;
     let density = density_per_measure(args.ones, args.density);
     let join_step = phrase.last_bar.start_step + phrase.last_bar.len_steps;
-    check_roll_image(
-        grid,
-        join_step + args.measures * grid.steps_per_measure(),
-        args.scale,
-    )?;
+    if args.png.is_some() {
+        let steps = join_step + args.measures * grid.steps_per_measure();
+        check_rolls_size(steps, grid.pitch_rows, args.scale, 1, 1)?;
+    }
 
     let started = Instant::now();
     let mut composer = Composer::new(&model.rbm);
@@ -444,12 +444,6 @@ fn check_outputs(
     let outputs: Vec<NamedPath> = outputs.iter().flatten().copied().collect();
     check_distinct_files(inputs, &outputs)?;
     png.map_or(Ok(()), check_png_path)
-}
-
-/// Refuses, before composing, a PNG of a roll of `steps` too large to draw.
-fn check_roll_image(grid: Grid, steps: usize, scale: u32) -> anyhow::Result<()> {
-    let scale = u64::from(scale);
-    check_image_size(steps as u64 * scale, grid.pitch_rows as u64 * scale)
 }
 
 // ---------------------------------------------------------------------------------------------

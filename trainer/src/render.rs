@@ -116,7 +116,7 @@ fn sheet_size(tile_width: u32, tile_height: u32, count: usize, columns: usize) -
 }
 
 /// Refuses a roll image (or a sheet of `count` of them) too large to draw, before drawing.
-fn check_rolls_size(
+pub fn check_rolls_size(
     steps: usize,
     rows: usize,
     scale: u32,
